@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Leader failover benchmark (issue 4): time from `kill -9` of a partition leader to
+(a) a new leader in the metadata and (b) the first successful produce to that partition.
+
+Starts a three-process Strata cluster on 127.0.0.1 (combined nodes, one Raft quorum), creates
+a topic with replication factor 3, then repeats: find the leader, kill -9 it, poll Metadata
+and produce until both succeed, restart the killed node and wait until it is back in the ISR.
+Prints one line per run and min/median/max. Not a test: numbers go in docs/PERFORMANCE.md.
+
+Usage: .venv/bin/python bench/failover.py [--runs 10] [--bin target/release/strata]
+"""
+import argparse
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
+
+CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qk"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Node:
+    def __init__(self, binary, node_id, root, client_port, controller_port, voters):
+        self.binary, self.node_id = binary, node_id
+        self.dir = os.path.join(root, f"n{node_id}")
+        self.client_port, self.controller_port, self.voters = client_port, controller_port, voters
+        self.proc = None
+        os.makedirs(self.dir, exist_ok=True)
+
+    def start(self):
+        log = open(os.path.join(self.dir, "strata.log"), "a")
+        listeners = f"PLAINTEXT://127.0.0.1:{self.client_port},CONTROLLER://127.0.0.1:{self.controller_port}"
+        args = [self.binary, "server",
+                "--override", f"node.id={self.node_id}",
+                "--override", f"log.dirs={self.dir}/data",
+                "--override", f"listeners={listeners}",
+                "--override", f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.client_port}",
+                "--override", f"controller.quorum.voters={self.voters}",
+                "--override", "strata.auto.format=true",
+                "--override", f"strata.cluster.id={CLUSTER_ID}"]
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+def leader_and_isr(admin, topic):
+    md = admin.list_topics(topic, timeout=2)
+    p = md.topics[topic].partitions[0]
+    return p.leader, list(p.isrs)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=10)
+    ap.add_argument("--bin", default=os.environ.get("STRATA_BIN", "target/release/strata"))
+    args = ap.parse_args()
+    root = tempfile.mkdtemp(prefix="strata-failover-")
+    client_ports = [free_port() for _ in range(3)]
+    controller_ports = [free_port() for _ in range(3)]
+    voters = ",".join(f"{i + 1}@127.0.0.1:{p}" for i, p in enumerate(controller_ports))
+    nodes = {i + 1: Node(args.bin, i + 1, root, client_ports[i], controller_ports[i], voters) for i in range(3)}
+    bootstrap = ",".join(f"127.0.0.1:{p}" for p in client_ports)
+    try:
+        for n in nodes.values():
+            n.start()
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        deadline = time.time() + 60
+        while True:
+            try:
+                fs = admin.create_topics([NewTopic("failover", num_partitions=1, replication_factor=3)])
+                fs["failover"].result(10)
+                break
+            except Exception as e:  # the cluster may still be forming
+                if "already exists" in str(e):
+                    break
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        to_metadata, to_produce = [], []
+        for run in range(args.runs):
+            leader, isr = leader_and_isr(admin, "failover")
+            while leader < 0 or len(isr) < 3:
+                time.sleep(0.2)
+                leader, isr = leader_and_isr(admin, "failover")
+            survivors = ",".join(f"127.0.0.1:{nodes[i].client_port}" for i in nodes if i != leader)
+            watcher = AdminClient({"bootstrap.servers": survivors})
+            producer = Producer({"bootstrap.servers": survivors, "acks": "all", "linger.ms": 0,
+                                 "message.timeout.ms": 30000, "retry.backoff.ms": 20,
+                                 "topic.metadata.refresh.interval.ms": 100})
+            t0 = time.monotonic()
+            nodes[leader].kill9()
+            t_meta = None
+            while t_meta is None:
+                try:
+                    new_leader, _ = leader_and_isr(watcher, "failover")
+                    if new_leader >= 0 and new_leader != leader:
+                        t_meta = time.monotonic() - t0
+                except Exception:
+                    pass
+                if t_meta is None:
+                    time.sleep(0.005)
+            delivered = []
+            producer.produce("failover", value=b"after-failover", partition=0,
+                             on_delivery=lambda err, msg: delivered.append(err))
+            producer.flush(30)
+            t_prod = time.monotonic() - t0
+            if not delivered or delivered[0] is not None:
+                raise SystemExit(f"run {run}: produce after failover failed: {delivered}")
+            to_metadata.append(t_meta * 1000)
+            to_produce.append(t_prod * 1000)
+            print(f"run {run + 1:2d}: killed leader {leader}; new leader in metadata after {t_meta * 1000:7.1f} ms, "
+                  f"first produce acknowledged after {t_prod * 1000:7.1f} ms", flush=True)
+            nodes[leader].start()
+            back = time.time() + 30
+            while time.time() < back:
+                try:
+                    _, isr = leader_and_isr(admin, "failover")
+                    if len(isr) == 3:
+                        break
+                except Exception:
+                    pass
+                time.sleep(0.2)
+        for name, xs in (("kill -9 -> new leader in metadata", to_metadata),
+                         ("kill -9 -> first acknowledged produce", to_produce)):
+            print(f"{name}: min {min(xs):.1f} ms, median {statistics.median(xs):.1f} ms, max {max(xs):.1f} ms "
+                  f"({len(xs)} runs)")
+    finally:
+        for n in nodes.values():
+            n.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+//! The broker: partitions on top of `strata-storage`.
+//!
+//! # Layout
+//! - [`config`]: the broker's settings (limits and defaults taken from `server.properties`).
+//! - [`partition`]: one partition replica — its log, high watermark and leader epoch.
+//! - [`broker`]: the [`Broker`] that owns all partitions, follows metadata images, and
+//!   implements produce, fetch (with long polls), list offsets, delete records and producer ids.
+//! - [`log_config`]: how topic configs and broker defaults combine into a [`strata_storage::LogConfig`].
+//! - [`background`]: retention, flush and checkpoint tasks.
+//! - [`error`]: the broker's error type, [`BrokerError`].
+//!
+//! The broker must never know the Kafka wire format: it takes and returns plain Rust values and
+//! record-batch bytes; the protocol crate translates.
+
+pub mod background;
+pub mod broker;
+pub mod config;
+pub mod error;
+pub mod log_config;
+pub mod partition;
+
+pub use broker::{Broker, FetchPartition, FetchedPartition, ListOffsetResult};
+pub use config::BrokerConfig;
+pub use error::BrokerError;
+pub use partition::Partition;

@@ -1,0 +1,24 @@
+//! Cluster metadata records, the in-memory metadata image they build, the local metadata log,
+//! and Kafka's topic-name and config rules.
+//!
+//! This crate owns the *meaning* of metadata: what records exist, how they change the image, how
+//! they are framed on disk, and which topic names and config values are legal. It must never know
+//! the Kafka wire format (no kafka-protocol types or error codes: the protocol crate maps
+//! [`error::MetadataError`]) and never decides anything: deciding which records to write is the
+//! controller's job.
+
+pub mod config;
+pub mod error;
+pub mod image;
+pub mod log;
+pub mod records;
+pub mod topic;
+
+pub use config::{ConfigDef, ConfigKind, ConfigSource, ConfigValidator};
+pub use error::MetadataError;
+pub use image::{ImageSnapshot, MetadataImage, TopicImage};
+pub use log::LocalMetadataLog;
+pub use records::{
+    BrokerRegistration, ConfigRecord, ConfigResourceType, Endpoint, MetadataRecord,
+    PartitionChangeRecord, PartitionRecord, RecordEnvelope, TopicRecord,
+};

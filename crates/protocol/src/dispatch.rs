@@ -1,0 +1,172 @@
+//! Decoding a request frame, handing it to its handler, and encoding the response.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsResponse, RequestHeader, RequestKind, ResponseHeader, ResponseKind,
+};
+use kafka_protocol::protocol::{Decodable, Encodable};
+use kafka_protocol::ResponseError;
+use strata_broker::Broker;
+
+use crate::handlers;
+use crate::server::ProtocolConfig;
+use crate::versions::is_supported;
+
+/// Smallest request: api key, api version, correlation id (+ client id length).
+const MIN_REQUEST_HEADER_BYTES: usize = 8;
+
+/// What the connection does after a request.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Write these bytes (a size-prefixed response frame).
+    Respond(Bytes),
+    /// Nothing to write (acks=0 produce).
+    NoResponse,
+    /// Close the connection, logging the reason (as Kafka does for unparseable requests).
+    Close(String),
+}
+
+/// The decoded header of the request being handled.
+pub struct RequestContext<'a> {
+    /// The request header.
+    pub header: RequestHeader,
+    /// Name of the listener the connection came in on.
+    pub listener: &'a str,
+}
+
+impl RequestContext<'_> {
+    /// The request's API version.
+    pub fn version(&self) -> i16 {
+        self.header.request_api_version
+    }
+}
+
+/// Routes requests to the broker and controller.
+pub struct Dispatcher {
+    broker: Arc<Broker>,
+    config: ProtocolConfig,
+}
+
+impl Dispatcher {
+    /// A dispatcher over one broker.
+    pub fn new(broker: Arc<Broker>, config: ProtocolConfig) -> Self {
+        Dispatcher { broker, config }
+    }
+
+    /// The protocol settings.
+    pub fn config(&self) -> &ProtocolConfig {
+        &self.config
+    }
+
+    /// The broker.
+    pub fn broker(&self) -> &Arc<Broker> {
+        &self.broker
+    }
+
+    /// Handles one request frame.
+    pub async fn handle(&self, frame: Bytes, listener: &str) -> Outcome {
+        if frame.len() < MIN_REQUEST_HEADER_BYTES {
+            return Outcome::Close(format!(
+                "request of {} bytes is shorter than a request header",
+                frame.len()
+            ));
+        }
+        let raw_key = i16::from_be_bytes([frame[0], frame[1]]);
+        let version = i16::from_be_bytes([frame[2], frame[3]]);
+        let Ok(api_key) = ApiKey::try_from(raw_key) else {
+            return Outcome::Close(format!("unknown api key {raw_key}"));
+        };
+        if api_key == ApiKey::ApiVersions && !is_supported(api_key, version) {
+            // KIP-511: a client newer than us may use a header layout we cannot know; the
+            // correlation id is always at bytes 4..8. Answer in v0 format so it negotiates down.
+            let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+            let header = RequestHeader::default().with_correlation_id(correlation_id);
+            let response = ApiVersionsResponse::default()
+                .with_error_code(ResponseError::UnsupportedVersion.code())
+                .with_api_keys(handlers::api_versions::api_keys());
+            return encode_response(
+                &header,
+                0,
+                ApiKey::ApiVersions,
+                &ResponseKind::ApiVersions(response),
+            );
+        }
+        let mut body = frame;
+        let header = match decode_guarded(|| {
+            RequestHeader::decode(&mut body, api_key.request_header_version(version))
+        }) {
+            Ok(header) => header,
+            Err(reason) => {
+                return Outcome::Close(format!(
+                    "bad {api_key:?} v{version} request header: {reason}"
+                ))
+            }
+        };
+        if !is_supported(api_key, version) {
+            return Outcome::Close(format!("unsupported version {version} of {api_key:?}"));
+        }
+        let request = match decode_guarded(|| RequestKind::decode(api_key, &mut body, version)) {
+            Ok(request) => request,
+            Err(reason) => {
+                return Outcome::Close(format!("cannot decode {api_key:?} v{version}: {reason}"))
+            }
+        };
+        if body.has_remaining() {
+            tracing::debug!(
+                ?api_key,
+                version,
+                trailing = body.remaining(),
+                "ignoring trailing request bytes"
+            );
+        }
+        let ctx = RequestContext { header, listener };
+        match handlers::handle(self, &ctx, request).await {
+            handlers::HandlerOutcome::Respond(response) => {
+                encode_response(&ctx.header, version, api_key, &response)
+            }
+            handlers::HandlerOutcome::NoResponse => Outcome::NoResponse,
+            handlers::HandlerOutcome::Close(reason) => Outcome::Close(reason),
+        }
+    }
+}
+
+/// Runs a decoder, turning both errors and panics into a reason string: a malformed request
+/// must close its connection, never take the node down.
+fn decode_guarded<T>(decode: impl FnOnce() -> anyhow::Result<T>) -> Result<T, String> {
+    match std::panic::catch_unwind(AssertUnwindSafe(decode)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("decoder panicked".to_string()),
+    }
+}
+
+fn encode_response(
+    header: &RequestHeader,
+    version: i16,
+    api_key: ApiKey,
+    response: &ResponseKind,
+) -> Outcome {
+    let mut buf = BytesMut::with_capacity(256);
+    buf.extend_from_slice(&[0, 0, 0, 0]);
+    let response_header = ResponseHeader::default().with_correlation_id(header.correlation_id);
+    let encoded = response_header
+        .encode(&mut buf, api_key.response_header_version(version))
+        .and_then(|()| response.encode(&mut buf, version));
+    if let Err(error) = encoded {
+        // Our own response did not fit its version: a bug, but not the client's fault.
+        return Outcome::Close(format!(
+            "cannot encode {api_key:?} v{version} response: {error}"
+        ));
+    }
+    let Ok(size) = i32::try_from(buf.len() - 4) else {
+        return Outcome::Close(format!(
+            "{api_key:?} response of {} bytes is too large",
+            buf.len()
+        ));
+    };
+    buf[0..4].copy_from_slice(&size.to_be_bytes());
+    Outcome::Respond(buf.freeze())
+}

@@ -1,0 +1,158 @@
+//! Metadata: brokers, topics and partition leadership, with topic auto-creation.
+
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
+use kafka_protocol::ResponseError;
+use strata_metadata::image::{MetadataImage, TopicImage};
+use strata_metadata::topic::{is_internal, validate_topic_name};
+use uuid::Uuid;
+
+use super::{broker_ids, str_bytes, topic_name};
+use crate::dispatch::{Dispatcher, RequestContext};
+use crate::errors::KafkaError;
+
+/// Kafka's "authorized operations not requested" marker.
+const AUTHORIZED_OPERATIONS_OMITTED: i32 = i32::MIN;
+
+/// Handles Metadata.
+pub async fn handle(
+    d: &Dispatcher,
+    ctx: &RequestContext<'_>,
+    req: MetadataRequest,
+) -> MetadataResponse {
+    let version = ctx.version();
+    let broker = d.broker();
+    let mut image = broker.image();
+    // v0: an empty list means all topics; v1+: null means all topics.
+    let wanted = match req.topics {
+        None => None,
+        Some(topics) if topics.is_empty() && version == 0 => None,
+        Some(topics) => Some(topics),
+    };
+    let auto_create =
+        broker.config().auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
+    let mut topics = Vec::new();
+    match wanted {
+        None => {
+            for topic in image.topics() {
+                topics.push(describe_topic(&image, topic));
+            }
+        }
+        Some(requested) => {
+            let mut to_create = Vec::new();
+            for t in &requested {
+                if let Some(name) = &t.name {
+                    let name = name.0.as_str();
+                    if image.topic(name).is_none()
+                        && auto_create
+                        && validate_topic_name(name).is_ok()
+                    {
+                        to_create.push(name.to_string());
+                    }
+                }
+            }
+            if !to_create.is_empty() {
+                for result in broker.auto_create_topics(to_create).await {
+                    if let Err(error) = result {
+                        tracing::info!(%error, "topic auto-creation failed");
+                    }
+                }
+                image = broker.image();
+            }
+            for t in requested {
+                let response = match &t.name {
+                    Some(name) => match image.topic(name.0.as_str()) {
+                        Some(topic) => describe_topic(&image, topic),
+                        None => {
+                            let code = match validate_topic_name(name.0.as_str()) {
+                                Err(_) => ResponseError::InvalidTopicException,
+                                Ok(()) => ResponseError::UnknownTopicOrPartition,
+                            };
+                            topic_error(Some(name.0.as_str()), t.topic_id, code)
+                        }
+                    },
+                    None => match image.topic_by_id(&t.topic_id) {
+                        Some(topic) => describe_topic(&image, topic),
+                        None => topic_error(None, t.topic_id, ResponseError::UnknownTopicId),
+                    },
+                };
+                topics.push(response);
+            }
+        }
+    }
+    MetadataResponse::default()
+        .with_brokers(brokers(&image, ctx.listener))
+        .with_cluster_id(Some(str_bytes(&image.cluster_id)))
+        // KRaft brokers tell clients a live broker as "controller": admin requests sent there
+        // are forwarded to the active controller.
+        .with_controller_id(BrokerId(d.config().node_id))
+        .with_topics(topics)
+        .with_cluster_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
+}
+
+/// Unfenced brokers with their endpoint on `listener` (or their first endpoint).
+pub(crate) fn brokers(image: &MetadataImage, listener: &str) -> Vec<MetadataResponseBroker> {
+    image
+        .brokers
+        .values()
+        .filter(|b| !b.fenced)
+        .filter_map(|b| {
+            let endpoint = b
+                .endpoints
+                .iter()
+                .find(|e| e.listener_name == listener)
+                .or_else(|| b.endpoints.first())?;
+            Some(
+                MetadataResponseBroker::default()
+                    .with_node_id(BrokerId(b.broker_id))
+                    .with_host(str_bytes(&endpoint.host))
+                    .with_port(i32::from(endpoint.port))
+                    .with_rack(b.rack.as_deref().map(str_bytes)),
+            )
+        })
+        .collect()
+}
+
+fn topic_error(name: Option<&str>, topic_id: Uuid, code: ResponseError) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_error_code(code.code())
+        .with_name(name.map(topic_name))
+        .with_topic_id(topic_id)
+        .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
+}
+
+fn describe_topic(image: &MetadataImage, topic: &TopicImage) -> MetadataResponseTopic {
+    let partitions = topic
+        .partitions
+        .iter()
+        .map(|(index, p)| {
+            let offline: Vec<i32> = p
+                .replicas
+                .iter()
+                .copied()
+                .filter(|r| image.brokers.get(r).is_none_or(|b| b.fenced))
+                .collect();
+            let error = if p.leader < 0 {
+                KafkaError::new(ResponseError::LeaderNotAvailable, "").code()
+            } else {
+                0
+            };
+            MetadataResponsePartition::default()
+                .with_error_code(error)
+                .with_partition_index(*index)
+                .with_leader_id(BrokerId(p.leader))
+                .with_leader_epoch(p.leader_epoch)
+                .with_replica_nodes(broker_ids(&p.replicas))
+                .with_isr_nodes(broker_ids(&p.isr))
+                .with_offline_replicas(broker_ids(&offline))
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(topic_name(&topic.name)))
+        .with_topic_id(topic.topic_id)
+        .with_is_internal(is_internal(&topic.name))
+        .with_partitions(partitions)
+        .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
+}

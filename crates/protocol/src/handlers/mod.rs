@@ -1,0 +1,113 @@
+//! One handler per Kafka API; each turns a decoded request into a response.
+
+pub mod admin;
+pub mod api_versions;
+pub mod cluster;
+pub mod configs;
+pub mod fetch;
+pub mod metadata;
+pub mod offsets;
+pub mod produce;
+pub mod quorum;
+
+use kafka_protocol::messages::{BrokerId, RequestKind, ResponseKind, TopicName};
+use kafka_protocol::protocol::StrBytes;
+
+use crate::dispatch::{Dispatcher, RequestContext};
+
+/// What a handler decided. (Boxing the response would cost an allocation per request for
+/// the rare other variants' sake.)
+#[allow(clippy::large_enum_variant)]
+pub enum HandlerOutcome {
+    /// Send this response.
+    Respond(ResponseKind),
+    /// Send nothing (acks=0).
+    NoResponse,
+    /// Close the connection (acks=0 produce failure).
+    Close(String),
+}
+
+/// Runs the handler for `request`.
+pub async fn handle(
+    d: &Dispatcher,
+    ctx: &RequestContext<'_>,
+    request: RequestKind,
+) -> HandlerOutcome {
+    let v = ctx.version();
+    HandlerOutcome::Respond(match request {
+        RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::handle()),
+        RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(d, ctx, req).await),
+        RequestKind::Produce(req) => {
+            return match produce::handle(d, req, v) {
+                produce::ProduceOutcome::Respond(r) => {
+                    HandlerOutcome::Respond(ResponseKind::Produce(r))
+                }
+                produce::ProduceOutcome::Silent => HandlerOutcome::NoResponse,
+                produce::ProduceOutcome::Close(reason) => HandlerOutcome::Close(reason),
+            }
+        }
+        RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(d, req, v).await),
+        RequestKind::ListOffsets(req) => {
+            ResponseKind::ListOffsets(offsets::list_offsets(d, req, v))
+        }
+        RequestKind::OffsetForLeaderEpoch(req) => {
+            ResponseKind::OffsetForLeaderEpoch(offsets::offset_for_leader_epoch(d, req))
+        }
+        RequestKind::DeleteRecords(req) => {
+            ResponseKind::DeleteRecords(offsets::delete_records(d, req))
+        }
+        RequestKind::InitProducerId(req) => {
+            ResponseKind::InitProducerId(offsets::init_producer_id(d, req).await)
+        }
+        RequestKind::CreateTopics(req) => {
+            ResponseKind::CreateTopics(admin::create_topics(d, req, v).await)
+        }
+        RequestKind::DeleteTopics(req) => {
+            ResponseKind::DeleteTopics(admin::delete_topics(d, req, v).await)
+        }
+        RequestKind::CreatePartitions(req) => {
+            ResponseKind::CreatePartitions(admin::create_partitions(d, req).await)
+        }
+        RequestKind::DescribeConfigs(req) => {
+            ResponseKind::DescribeConfigs(configs::describe_configs(d, req))
+        }
+        RequestKind::AlterConfigs(req) => {
+            ResponseKind::AlterConfigs(configs::alter_configs(d, req).await)
+        }
+        RequestKind::IncrementalAlterConfigs(req) => {
+            ResponseKind::IncrementalAlterConfigs(configs::incremental_alter_configs(d, req).await)
+        }
+        RequestKind::DescribeCluster(req) => {
+            ResponseKind::DescribeCluster(cluster::describe_cluster(d, ctx, req))
+        }
+        RequestKind::DescribeTopicPartitions(req) => {
+            ResponseKind::DescribeTopicPartitions(cluster::describe_topic_partitions(d, req))
+        }
+        RequestKind::DescribeLogDirs(req) => {
+            ResponseKind::DescribeLogDirs(cluster::describe_log_dirs(d, req))
+        }
+        RequestKind::DescribeQuorum(req) => {
+            ResponseKind::DescribeQuorum(quorum::describe_quorum(d, req, v).await)
+        }
+        other => {
+            // Unreachable: dispatch only decodes APIs listed in `versions`.
+            tracing::error!(request = ?std::mem::discriminant(&other), "no handler for a supported API");
+            return HandlerOutcome::Close("no handler for this API".to_string());
+        }
+    })
+}
+
+/// A topic name as the protocol type.
+pub(crate) fn topic_name(name: &str) -> TopicName {
+    TopicName(StrBytes::from_string(name.to_string()))
+}
+
+/// A string as the protocol type.
+pub(crate) fn str_bytes(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_string())
+}
+
+/// Broker ids as the protocol type.
+pub(crate) fn broker_ids(ids: &[i32]) -> Vec<BrokerId> {
+    ids.iter().copied().map(BrokerId).collect()
+}

@@ -1,0 +1,159 @@
+//! Produce: append record batches to partition leaders.
+
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::ResponseError;
+use strata_metadata::topic::is_internal;
+
+use super::topic_name;
+use crate::dispatch::Dispatcher;
+use crate::errors::KafkaError;
+
+/// What a produce request leads to.
+pub enum ProduceOutcome {
+    /// Send this response.
+    Respond(ProduceResponse),
+    /// acks=0 and everything was appended: no response.
+    Silent,
+    /// acks=0 and something failed: close the connection, as Kafka does, so the client
+    /// notices and refreshes its metadata.
+    Close(String),
+}
+
+/// Counts the record batches in a produce payload by walking their length fields (no CRC
+/// work: the storage layer validates each batch once).
+fn batch_count(records: &[u8]) -> usize {
+    const LENGTH_FIELD_END: usize = 12;
+    let mut count = 0;
+    let mut pos = 0usize;
+    while pos < records.len() {
+        count += 1;
+        let Some(len) = records.get(pos + 8..pos + LENGTH_FIELD_END) else {
+            break;
+        };
+        let len = i32::from_be_bytes([len[0], len[1], len[2], len[3]]);
+        let Ok(len) = usize::try_from(len) else { break };
+        pos = pos.saturating_add(LENGTH_FIELD_END).saturating_add(len);
+    }
+    count
+}
+
+/// Handles Produce.
+pub fn handle(d: &Dispatcher, req: ProduceRequest, version: i16) -> ProduceOutcome {
+    let broker = d.broker();
+    let image = broker.image();
+    let acks = req.acks;
+    let transactional = req.transactional_id.is_some();
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    for topic in req.topic_data {
+        // v13+ names topics by id.
+        let name = if topic.name.0.is_empty() {
+            image
+                .topic_by_id(&topic.topic_id)
+                .map(|t| t.name.clone())
+                .unwrap_or_default()
+        } else {
+            topic.name.0.to_string()
+        };
+        let mut partitions = Vec::with_capacity(topic.partition_data.len());
+        for p in topic.partition_data {
+            let result = if transactional {
+                Err(KafkaError::new(
+                    ResponseError::TransactionalIdAuthorizationFailed,
+                    "transactions are not supported by this Strata version",
+                ))
+            } else if is_internal(&name) {
+                // As Kafka's ReplicaManager: clients never append to internal topics; the
+                // group coordinator writes to them through the broker, not the wire.
+                Err(KafkaError::new(
+                    ResponseError::InvalidTopicException,
+                    format!("Cannot append to internal topic {name}"),
+                ))
+            } else if name.is_empty() {
+                Err(KafkaError::new(
+                    ResponseError::UnknownTopicId,
+                    format!("unknown topic id {}", topic.topic_id),
+                ))
+            } else {
+                match p.records {
+                    None => Err(KafkaError::new(
+                        ResponseError::InvalidRecord,
+                        "produce request without records",
+                    )),
+                    // Kafka's ProduceRequest.validateRecords for v3+.
+                    Some(records) if batch_count(&records) != 1 => Err(KafkaError::new(
+                        ResponseError::InvalidRecord,
+                        format!(
+                            "Produce requests with version {version} are only allowed to contain exactly one record batch"
+                        ),
+                    )),
+                    Some(records) => broker
+                        .produce(&name, p.index, records, acks)
+                        .map_err(|e| KafkaError::from(&e)),
+                }
+            };
+            let response = PartitionProduceResponse::default().with_index(p.index);
+            partitions.push(match result {
+                Ok(info) => response
+                    .with_base_offset(info.base_offset)
+                    .with_log_append_time_ms(info.log_append_time_ms)
+                    .with_log_start_offset(info.log_start_offset),
+                Err(error) => {
+                    tracing::debug!(topic = %name, partition = p.index, error = %error.message, "produce failed");
+                    response
+                        .with_error_code(error.code())
+                        .with_error_message(error.message())
+                        .with_base_offset(-1)
+                        .with_log_append_time_ms(-1)
+                        .with_log_start_offset(-1)
+                }
+            });
+        }
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(topic_name(&name))
+                .with_topic_id(topic.topic_id)
+                .with_partition_responses(partitions),
+        );
+    }
+    if acks == 0 {
+        let failed = responses
+            .iter()
+            .flat_map(|t| t.partition_responses.iter().map(move |p| (t, p)))
+            .find(|(_, p)| p.error_code != 0);
+        return match failed {
+            Some((t, p)) => ProduceOutcome::Close(format!(
+                "acks=0 produce to {}-{} failed with error {}",
+                t.name.0.as_str(),
+                p.index,
+                p.error_code
+            )),
+            None => ProduceOutcome::Silent,
+        };
+    }
+    ProduceOutcome::Respond(ProduceResponse::default().with_responses(responses))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::batch_count;
+
+    fn batch(len: i32) -> Vec<u8> {
+        let mut b = vec![0u8; 12 + len as usize];
+        b[8..12].copy_from_slice(&len.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn counts_batches_by_length_fields() {
+        assert_eq!(batch_count(&batch(49)), 1);
+        let mut two = batch(49);
+        two.extend(batch(60));
+        assert_eq!(batch_count(&two), 2);
+        assert_eq!(batch_count(&[0u8; 5]), 1);
+        assert_eq!(batch_count(&[]), 0);
+        let mut negative = batch(49);
+        negative[8..12].copy_from_slice(&(-1i32).to_be_bytes());
+        assert_eq!(batch_count(&negative), 1);
+    }
+}

@@ -1,0 +1,512 @@
+//! A three-process cluster (issue 4): one Raft quorum of combined nodes.
+//!
+//! Checks, with real processes and `kill -9`: an RF 3 topic created through a node that is
+//! not the active controller is described identically by every node; killing the active
+//! controller elects a new one and admin requests work again; killing a broker moves the
+//! leaderships it held to live ISR members; a restarted broker is unfenced and back in the
+//! ISR; a full stop and restart keeps topics, ids and configs.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use strata_tests::{free_port, strata_bin, StrataNode};
+
+const CLUSTER_ID: &str = "MkU3OEVBNTcwNTJENDM2Qk";
+
+struct Cluster {
+    nodes: Vec<StrataNode>,
+    controller_ports: Vec<u16>,
+}
+
+/// `--override`s for cluster member `id` (1-based) given every member's controller port.
+fn member(id: usize, controller_ports: &[u16], cluster_id: &str) -> Vec<(String, String)> {
+    let voters = controller_ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
+        .collect::<Vec<_>>()
+        .join(",");
+    vec![
+        ("node.id".to_string(), id.to_string()),
+        (
+            "listeners".to_string(),
+            format!(
+                "PLAINTEXT://127.0.0.1:{{port}},CONTROLLER://127.0.0.1:{}",
+                controller_ports[id - 1]
+            ),
+        ),
+        ("controller.quorum.voters".to_string(), voters),
+        ("strata.cluster.id".to_string(), cluster_id.to_string()),
+    ]
+}
+
+fn borrowed(config: &[(String, String)]) -> Vec<(&str, &str)> {
+    config
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let controller_ports: Vec<u16> = (0..3).map(|_| free_port().expect("free port")).collect();
+        // Each node waits for a quorum before it is ready: start all three at once.
+        let configs: Vec<_> = (1..=3)
+            .map(|id| member(id, &controller_ports, CLUSTER_ID))
+            .collect();
+        let nodes = StrataNode::start_many(&configs)
+            .unwrap_or_else(|e| panic!("cluster failed to start: {e}"));
+        Cluster {
+            nodes,
+            controller_ports,
+        }
+    }
+
+    fn node(&self, id: i32) -> &StrataNode {
+        &self.nodes[usize::try_from(id - 1).expect("node id")]
+    }
+
+    fn node_mut(&mut self, id: i32) -> &mut StrataNode {
+        &mut self.nodes[usize::try_from(id - 1).expect("node id")]
+    }
+}
+
+fn tool(node: &StrataNode, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(strata_bin())
+        .arg("kafka-topics")
+        .arg("--bootstrap-server")
+        .arg(node.bootstrap())
+        .args(args)
+        .output()
+        .expect("run kafka-topics");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn describe(node: &StrataNode, topic: &str) -> String {
+    let (ok, out, err) = tool(node, &["--describe", "--topic", topic]);
+    assert!(ok, "describe on {} failed: {out}{err}", node.bootstrap());
+    out
+}
+
+/// Describe output, or the error text when the topic is not (yet) visible on this node.
+fn describe_or_error(node: &StrataNode, topic: &str) -> String {
+    let (_, out, err) = tool(node, &["--describe", "--topic", topic]);
+    format!("{out}{err}")
+}
+
+/// `(partition, leader, isr)` rows of a describe output.
+fn leaders(describe: &str) -> Vec<(i32, i32, String)> {
+    describe
+        .lines()
+        .filter(|l| l.starts_with('\t'))
+        .map(|l| {
+            let field = |name: &str| {
+                l.split('\t')
+                    .find_map(|f| f.strip_prefix(name))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
+            };
+            (
+                field("Partition: ").parse().unwrap_or(-9),
+                field("Leader: ").parse().unwrap_or(-1),
+                field("Isr: "),
+            )
+        })
+        .collect()
+}
+
+/// Polls `check` against node `id`'s describe output until it holds.
+fn eventually(
+    cluster: &Cluster,
+    id: i32,
+    topic: &str,
+    what: &str,
+    check: impl Fn(&[(i32, i32, String)]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = describe(cluster.node(id), topic);
+        if check(&leaders(&out)) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} never happened; node {id} describes:\n{out}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn active_controller(node: &StrataNode) -> i32 {
+    let out = Command::new(strata_bin())
+        .args([
+            "kafka-metadata-quorum",
+            "--bootstrap-server",
+            &node.bootstrap(),
+            "describe",
+            "--status",
+        ])
+        .output()
+        .expect("run kafka-metadata-quorum");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("LeaderId:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no LeaderId in kafka-metadata-quorum output: {text}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+}
+
+#[test]
+fn three_node_cluster_survives_node_loss() {
+    let mut cluster = Cluster::start();
+    let controller = active_controller(cluster.node(1));
+    let other = (1..=3)
+        .find(|id| *id != controller)
+        .expect("a non-controller node");
+
+    // Create through a node that is not the active controller: the request is forwarded.
+    let (ok, out, err) = tool(
+        cluster.node(other),
+        &[
+            "--create",
+            "--topic",
+            "replicated",
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "3",
+            "--config",
+            "retention.ms=3600000",
+        ],
+    );
+    assert!(ok, "create via node {other} failed: {out}{err}");
+    // Every node describes the same leaders, replicas and ISR.
+    // Other nodes learn the commit with the next Raft heartbeat (milliseconds).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let first = loop {
+        let (ok, out, err) = tool(cluster.node(1), &["--describe", "--topic", "replicated"]);
+        if ok {
+            break out;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node 1 never saw the topic: {out}{err}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    for id in 2..=3 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while describe_or_error(cluster.node(id), "replicated") != first {
+            assert!(
+                Instant::now() < deadline,
+                "node {id} disagrees with node 1:\n{first}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert!(
+        first.contains("ReplicationFactor: 3") && first.contains("retention.ms=3600000"),
+        "{first}"
+    );
+    let topic_id_line = first.lines().next().unwrap_or_default().to_string();
+
+    // kill -9 the active controller: a new one is elected and admin requests work again.
+    cluster.node_mut(controller).kill9();
+    let survivor = (1..=3).find(|id| *id != controller).expect("a survivor");
+    let (ok, out, err) = tool(
+        cluster.node(survivor),
+        &[
+            "--create",
+            "--topic",
+            "after-controller-loss",
+            "--partitions",
+            "2",
+            "--replication-factor",
+            "2",
+        ],
+    );
+    assert!(ok, "create after killing the controller failed: {out}{err}");
+    // Partitions the dead node led moved to live ISR members; it left every ISR.
+    eventually(
+        &cluster,
+        survivor,
+        "replicated",
+        "re-election after kill -9",
+        |rows| {
+            rows.len() == 3
+                && rows.iter().all(|(_, leader, isr)| {
+                    *leader != controller
+                        && *leader > 0
+                        && !isr.split(',').any(|r| r == controller.to_string())
+                })
+        },
+    );
+
+    // Restart: the node registers again, is unfenced and back in every ISR.
+    cluster.node_mut(controller).restart();
+    eventually(
+        &cluster,
+        survivor,
+        "replicated",
+        "rejoin after restart",
+        |rows: &[(i32, i32, String)]| rows.iter().all(|(_, _, isr)| isr.split(',').count() == 3),
+    );
+
+    // Stop and restart all three: topics, ids and configs are intact.
+    for id in 1..=3 {
+        cluster.node_mut(id).stop();
+    }
+    StrataNode::restart_many(&mut cluster.nodes);
+    let again = describe(cluster.node(2), "replicated");
+    assert_eq!(
+        again.lines().next().unwrap_or_default(),
+        topic_id_line,
+        "topic id and configs after a full restart"
+    );
+    let (ok, list, _) = tool(cluster.node(3), &["--list"]);
+    assert!(ok && list.contains("after-controller-loss"), "{list}");
+}
+
+fn wait_for_output(node: &StrataNode, needle: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !node.output().contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "{what}: no {needle:?} in the node output:\n{}",
+            node.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_node_of_another_cluster_is_refused() {
+    let controller_ports: Vec<u16> = (0..3).map(|_| free_port().expect("free port")).collect();
+    // Node 3 belongs to another cluster: nodes 1 and 2 still form a quorum (2 of 3).
+    let stranger = member(3, &controller_ports, "AAAAAAAAAAAAAAAAAAAAAQ");
+    let stranger = StrataNode::start_no_wait(&borrowed(&stranger)).expect("spawn the stranger");
+    let configs: Vec<_> = (1..=2)
+        .map(|id| member(id, &controller_ports, CLUSTER_ID))
+        .collect();
+    let nodes = StrataNode::start_many(&configs).expect("nodes 1 and 2 form a quorum");
+    // The stranger's Raft RPCs are refused with a log line naming both clusters.
+    let refused = || {
+        nodes
+            .iter()
+            .any(|n| n.output().contains("refusing") && n.output().contains("another cluster"))
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !refused() {
+        assert!(
+            Instant::now() < deadline,
+            "no refusal logged; node 1 says:\n{}",
+            nodes[0].output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !stranger.output().contains("Strata node 3 started"),
+        "the stranger must never join:\n{}",
+        stranger.output()
+    );
+    // The real cluster works and knows only its own brokers.
+    let (ok, out, err) = tool(
+        &nodes[0],
+        &["--create", "--topic", "ours", "--replication-factor", "2"],
+    );
+    assert!(ok, "{out}{err}");
+}
+
+#[test]
+fn garbled_raft_rpcs_and_id_clashes_are_refused() {
+    use std::io::Write;
+    let mut cluster = Cluster::start();
+    // Random bytes, and an HTTP/2 preface followed by junk, at every controller port.
+    for port in cluster.controller_ports.clone() {
+        for payload in [
+            vec![0x17u8; 300],
+            [b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec(), vec![0xff; 64]].concat(),
+        ] {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                let _ = s.write_all(&payload);
+            }
+        }
+    }
+    let (ok, out, err) = tool(
+        cluster.node(1),
+        &[
+            "--create",
+            "--topic",
+            "still-works",
+            "--replication-factor",
+            "3",
+        ],
+    );
+    assert!(
+        ok,
+        "the quorum must survive garbage on its controller port: {out}{err}"
+    );
+
+    // A second process claiming node 2's id (with its own controller port) is refused at start.
+    let mut ports = cluster.controller_ports.clone();
+    ports[1] = free_port().expect("free port");
+    let mut clash = member(2, &ports, CLUSTER_ID);
+    // ... but the voters list everyone at their real ports.
+    clash[2].1 = member(2, &cluster.controller_ports, CLUSTER_ID)[2]
+        .1
+        .clone();
+    match StrataNode::try_start(&borrowed(&clash)) {
+        Ok(_) => panic!("a second node 2 started"),
+        Err(e) => assert!(
+            e.to_string().contains("node.id"),
+            "the refusal must say what is wrong: {e}"
+        ),
+    }
+    // A node with a different voter list is refused by the quorum, which keeps working.
+    let mut odd = member(3, &cluster.controller_ports, CLUSTER_ID);
+    odd[2].1 = format!("{},4@127.0.0.1:1", odd[2].1);
+    cluster.node_mut(3).kill9();
+    let odd_node = StrataNode::start_no_wait(&borrowed(&odd)).expect("spawn");
+    wait_for_output(
+        cluster.node(1),
+        "different controller.quorum.voters",
+        "voter-list mismatch",
+    );
+    drop(odd_node);
+    let (ok, out, err) = tool(
+        cluster.node(2),
+        &[
+            "--create",
+            "--topic",
+            "after-odd-voters",
+            "--replication-factor",
+            "2",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+}
+
+/// `process.roles=controller` voters plus a `process.roles=broker` node that is not a voter:
+/// the broker registers through the remote quorum, is unfenced, leads the partitions it is
+/// given and serves produce/consume, while the controllers serve no clients.
+#[test]
+fn controller_only_and_broker_only_nodes() {
+    let controller_ports: Vec<u16> = (0..3).map(|_| free_port().expect("free port")).collect();
+    let voters = controller_ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("{}@127.0.0.1:{p}", i + 1))
+        .collect::<Vec<_>>()
+        .join(",");
+    let controllers: Vec<StrataNode> = (1..=3)
+        .map(|id| {
+            let config = [
+                ("node.id", id.to_string()),
+                ("process.roles", "controller".to_string()),
+                (
+                    "listeners",
+                    format!("CONTROLLER://127.0.0.1:{}", controller_ports[id - 1]),
+                ),
+                ("controller.quorum.voters", voters.clone()),
+                ("strata.cluster.id", CLUSTER_ID.to_string()),
+            ];
+            let config: Vec<(&str, &str)> = config.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            StrataNode::start_no_wait(&config).expect("spawn a controller")
+        })
+        .collect();
+    // The harness's readiness check needs a client port, which controllers do not have.
+    for (i, node) in controllers.iter().enumerate() {
+        wait_for_output(
+            node,
+            &format!("Strata controller {} started", i + 1),
+            "controller start",
+        );
+        assert!(
+            std::net::TcpStream::connect(node.addr()).is_err(),
+            "a controller-only node must not serve clients"
+        );
+    }
+
+    let broker = StrataNode::start_with(&[
+        ("node.id", "4"),
+        ("process.roles", "broker"),
+        ("controller.quorum.voters", &voters),
+        ("strata.cluster.id", CLUSTER_ID),
+    ]);
+    let topic = common::unique_topic("isolated");
+    let (ok, out, err) = tool(
+        &broker,
+        &[
+            "--create",
+            "--topic",
+            &topic,
+            "--partitions",
+            "1",
+            "--replication-factor",
+            "1",
+        ],
+    );
+    assert!(ok, "create via the broker-only node failed: {out}{err}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let out = describe_or_error(&broker, &topic);
+        if leaders(&out) == vec![(0, 4, "4".to_string())] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the broker never led {topic}-0:\n{out}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let producer = common::producer(&broker, &[]);
+    let records: Vec<_> = (0..10).map(|i| format!("value-{i}").into_bytes()).collect();
+    let sent = common::send_all(
+        &producer,
+        records
+            .iter()
+            .map(|v| {
+                rdkafka::producer::FutureRecord::<[u8], [u8]>::to(&topic)
+                    .partition(0)
+                    .payload(v.as_slice())
+            })
+            .collect(),
+    );
+    assert_eq!(sent.len(), 10);
+    let got = common::consume_partition(&broker, &topic, 0, 10);
+    let values: Vec<Vec<u8>> = got
+        .iter()
+        .map(|m| rdkafka::Message::payload(m).unwrap_or_default().to_vec())
+        .collect();
+    assert_eq!(values, records);
+    // The quorum is the three controllers; the broker sees who leads it.
+    let leader = active_controller(&broker);
+    assert!((1..=3).contains(&leader), "active controller {leader}");
+
+    // SIGTERM: the broker shuts down through the remote quorum, then the controllers stop Raft.
+    let mut broker = broker;
+    broker.stop();
+    let out = broker.output();
+    assert!(
+        out.contains("controlled shutdown: leaderships moved away")
+            && out.contains("Strata node 4 stopped"),
+        "broker did not shut down cleanly:\n{out}"
+    );
+    for (i, mut node) in controllers.into_iter().enumerate() {
+        node.stop();
+        let stopped = format!("Strata controller {} stopped", i + 1);
+        assert!(node.output().contains(&stopped), "{}", node.output());
+    }
+}
