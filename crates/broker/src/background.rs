@@ -1,4 +1,4 @@
-//! Background work of a broker: retention and checkpoints on their Kafka intervals.
+//! Background work of a broker: retention, checkpoints and ISR lag checks on their intervals.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +17,16 @@ pub fn spawn(broker: &Arc<Broker>) {
             tick.tick().await;
             let Some(broker) = weak.upgrade() else { return };
             broker.apply_retention();
+        }
+    });
+    let weak = Arc::downgrade(broker);
+    tokio::spawn(async move {
+        let mut tick =
+            tokio::time::interval(Duration::from_millis(crate::config::ISR_CHECK_INTERVAL_MS));
+        loop {
+            tick.tick().await;
+            let Some(broker) = weak.upgrade() else { return };
+            broker.shrink_lagging_isrs();
         }
     });
     let weak = Arc::downgrade(broker);

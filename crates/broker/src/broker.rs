@@ -70,12 +70,16 @@ pub struct ListOffsetResult {
 
 /// All partitions hosted by this node.
 pub struct Broker {
-    config: BrokerConfig,
+    pub(crate) config: BrokerConfig,
     logs: LogManager,
-    controller: Controller,
+    pub(crate) controller: Controller,
     partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
-    /// Bumped on every append: long-polling fetches wait for it to change.
-    appended: watch::Sender<u64>,
+    /// Bumped on every append, high-watermark move and leadership or ISR change: long-polling
+    /// fetches (consumers and followers) and acks=all produces waiting for replication wait
+    /// for it to change, then re-check what they wait for.
+    pub(crate) appended: watch::Sender<u64>,
+    /// Bumped when a hosted partition's leader, epoch or ISR changes (replica fetchers).
+    leadership: watch::Sender<u64>,
     producer_ids: tokio::sync::Mutex<Range<i64>>,
     /// Serialises `apply_image` (the metadata follower and admin handlers both call it) and
     /// holds the offset of the newest image applied, so an older image never undoes a newer one.
@@ -87,12 +91,14 @@ impl Broker {
     pub fn start(config: BrokerConfig, controller: Controller) -> Result<Arc<Broker>, BrokerError> {
         let logs = LogManager::open(config.log_dirs.clone(), config.default_log_config.clone())?;
         let (appended, _) = watch::channel(0);
+        let (leadership, _) = watch::channel(0);
         let broker = Arc::new(Broker {
             config,
             logs,
             controller,
             partitions: RwLock::new(HashMap::new()),
             appended,
+            leadership,
             producer_ids: tokio::sync::Mutex::new(0..0),
             applying: std::sync::Mutex::new(i64::MIN),
         });
@@ -161,6 +167,7 @@ impl Broker {
         }
         *applied = image.offset;
         let node = self.config.node_id;
+        let mut changed = false;
         let mut wanted: HashMap<TopicPartition, ()> = HashMap::new();
         for topic in image.topics() {
             let topic_configs = image.topic_configs(&topic.name);
@@ -176,17 +183,38 @@ impl Broker {
                     leader_epoch: record.leader_epoch,
                     replicas: record.replicas.clone(),
                     isr: record.isr.clone(),
+                    partition_epoch: record.partition_epoch,
                 };
                 let existing = read(&self.partitions).get(&key).cloned();
                 match existing {
                     Some(partition) if partition.topic_id == topic.topic_id => {
-                        let mut log = partition.log();
-                        if partition.state() != state {
-                            if state.leader == node {
-                                become_leader(&mut log, &topic.name, *index, state.leader_epoch);
+                        let previous = partition.state();
+                        if previous != state {
+                            let mut log = partition.log();
+                            let leadership_changed = previous.leader != state.leader
+                                || previous.leader_epoch != state.leader_epoch;
+                            if leadership_changed {
+                                if state.leader == node {
+                                    become_leader(
+                                        &mut log,
+                                        &topic.name,
+                                        *index,
+                                        state.leader_epoch,
+                                    );
+                                }
+                                crate::replication::reset_progress(&partition, &log, &state, node);
+                            } else {
+                                crate::replication::isr_committed(&partition, &state);
                             }
+                            let leads = state.leader == node;
                             partition.set_state(state);
+                            drop(log);
+                            if leads {
+                                crate::replication::maybe_advance_high_watermark(&partition, node);
+                            }
+                            changed = true;
                         }
+                        let mut log = partition.log();
                         if log.config() != &log_config {
                             log.update_config(log_config.clone());
                         }
@@ -220,9 +248,21 @@ impl Broker {
                                     *index,
                                     topic.topic_id,
                                     log,
-                                    state,
+                                    state.clone(),
                                 ));
+                                {
+                                    let log = partition.log();
+                                    crate::replication::reset_progress(
+                                        &partition, &log, &state, node,
+                                    );
+                                }
+                                if state.leader == node {
+                                    crate::replication::maybe_advance_high_watermark(
+                                        &partition, node,
+                                    );
+                                }
                                 write(&self.partitions).insert(key, partition);
+                                changed = true;
                             }
                             Err(error) => {
                                 tracing::error!(topic = %topic.name, partition = index, %error, "cannot open partition log");
@@ -237,6 +277,11 @@ impl Broker {
             .filter(|key| !wanted.contains_key(*key))
             .cloned()
             .collect();
+        if changed {
+            self.notify_change();
+            self.leadership
+                .send_modify(|generation| *generation = generation.wrapping_add(1));
+        }
         for key in stale {
             write(&self.partitions).remove(&key);
             if let Err(error) = self.logs.remove(&key.0, key.1) {
@@ -342,7 +387,33 @@ impl Broker {
         Ok(())
     }
 
-    /// Appends a produce payload (already framed as record batches) to a partition we lead.
+    /// The partition if this node hosts it (leader or follower).
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
+        read(&self.partitions)
+            .get(&(topic.to_string(), partition))
+            .cloned()
+    }
+
+    /// Produce with the wait acks call for: acks=all answers once the write is committed
+    /// (see [`Broker::wait_for_replication`]); acks=0/1 once it is in the leader's log.
+    pub async fn produce_and_replicate(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: Bytes,
+        acks: i16,
+        timeout: Duration,
+    ) -> Result<AppendInfo, BrokerError> {
+        let (info, leader_epoch) = self.produce_at_epoch(topic, partition, records, acks)?;
+        if acks == -1 {
+            self.wait_for_replication(topic, partition, info.last_offset + 1, leader_epoch, timeout)
+                .await?;
+        }
+        Ok(info)
+    }
+
+    /// Appends a produce payload (already framed as record batches) to a partition we lead,
+    /// without waiting for replication.
     pub fn produce(
         &self,
         topic: &str,
@@ -350,6 +421,19 @@ impl Broker {
         records: Bytes,
         acks: i16,
     ) -> Result<AppendInfo, BrokerError> {
+        self.produce_at_epoch(topic, partition, records, acks)
+            .map(|(info, _)| info)
+    }
+
+    /// [`Broker::produce`], also returning the leader epoch the batches were written in (for
+    /// [`Broker::wait_for_replication`]).
+    pub fn produce_at_epoch(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: Bytes,
+        acks: i16,
+    ) -> Result<(AppendInfo, i32), BrokerError> {
         if !matches!(acks, -1..=1) {
             return Err(BrokerError::InvalidRequiredAcks(acks));
         }
@@ -374,19 +458,42 @@ impl Broker {
                 info.duplicate || info.last_offset < leo,
                 "appended offsets are below the LEO"
             );
-            if state.isr == [self.config.node_id] {
-                partition.update_high_watermark(leo);
-            }
+            drop(log);
+            crate::replication::maybe_advance_high_watermark(&partition, self.config.node_id);
             info
         };
         if !info.duplicate {
-            self.appended
-                .send_modify(|generation| *generation = generation.wrapping_add(1));
+            self.notify_change();
         }
-        Ok(info)
+        Ok((info, state.leader_epoch))
     }
 
-    fn min_insync_replicas(&self, topic: &str) -> usize {
+    /// Notifications of leadership and ISR changes of hosted partitions.
+    pub fn subscribe_leadership(&self) -> watch::Receiver<u64> {
+        self.leadership.subscribe()
+    }
+
+    /// `host:port` of `node`'s inter-broker listener as registered (the first endpoint when
+    /// it registered none of that name).
+    pub fn inter_broker_address(&self, node: i32) -> Option<String> {
+        let image = self.image();
+        let registration = image.brokers.get(&node)?;
+        let endpoint = registration
+            .endpoints
+            .iter()
+            .find(|e| e.listener_name == self.config.inter_broker_listener_name)
+            .or_else(|| registration.endpoints.first())?;
+        Some(format!("{}:{}", endpoint.host, endpoint.port))
+    }
+
+    /// Wakes everything waiting on [`Broker::appended`].
+    pub(crate) fn notify_change(&self) {
+        self.appended
+            .send_modify(|generation| *generation = generation.wrapping_add(1));
+    }
+
+    /// The effective `min.insync.replicas` of a topic.
+    pub(crate) fn min_insync_replicas(&self, topic: &str) -> usize {
         let configured = self
             .image()
             .topic_configs(topic)

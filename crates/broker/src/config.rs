@@ -15,6 +15,14 @@ pub const MAX_FETCH_WAIT_MS: u64 = 30_000;
 /// the client asks: Kafka's `fetch.max.bytes` default (55 MiB). The first batch is still
 /// returned whole when it is larger (KIP-74).
 pub const MAX_FETCH_RESPONSE_BYTES: i32 = 57_671_680;
+/// `replica.fetch.wait.max.ms` default (Kafka's).
+pub const DEFAULT_REPLICA_FETCH_WAIT_MAX_MS: u64 = 500;
+/// `replica.fetch.max.bytes` default (Kafka's, 1 MiB).
+pub const DEFAULT_REPLICA_FETCH_MAX_BYTES: usize = 1_048_576;
+/// `replica.fetch.response.max.bytes` default (Kafka's, 10 MiB).
+pub const DEFAULT_REPLICA_FETCH_RESPONSE_MAX_BYTES: usize = 10_485_760;
+/// How often a leader checks its followers' lag.
+pub const ISR_CHECK_INTERVAL_MS: u64 = 250;
 /// Size of the producer-id blocks a broker takes from the controller (Kafka: 1000).
 pub const PRODUCER_ID_BLOCK_SIZE: i64 = 1000;
 
@@ -44,6 +52,17 @@ pub struct BrokerConfig {
     /// This process's broker incarnation, as registered with the controller. Stray-log
     /// detection waits until the metadata image contains this registration.
     pub incarnation_id: Option<uuid::Uuid>,
+    /// `replica.lag.time.max.ms`: a follower not caught up for this long leaves the ISR.
+    pub replica_lag_time_max_ms: u64,
+    /// `inter.broker.listener.name`: the listener followers fetch from (its registered
+    /// endpoint) and the one that accepts replication RPCs.
+    pub inter_broker_listener_name: String,
+    /// `replica.fetch.wait.max.ms`: how long a follower's fetch waits for data.
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.max.bytes`: bytes per partition of a follower's fetch.
+    pub replica_fetch_max_bytes: usize,
+    /// `replica.fetch.response.max.bytes`: bytes of a whole follower fetch response.
+    pub replica_fetch_response_max_bytes: usize,
 }
 
 impl BrokerConfig {
@@ -61,6 +80,11 @@ impl BrokerConfig {
             retention_check_interval_ms: DEFAULT_RETENTION_CHECK_INTERVAL_MS,
             checkpoint_interval_ms: DEFAULT_CHECKPOINT_INTERVAL_MS,
             incarnation_id: None,
+            replica_lag_time_max_ms: crate::replication::DEFAULT_REPLICA_LAG_TIME_MAX_MS,
+            inter_broker_listener_name: "PLAINTEXT".to_string(),
+            replica_fetch_wait_max_ms: DEFAULT_REPLICA_FETCH_WAIT_MAX_MS,
+            replica_fetch_max_bytes: DEFAULT_REPLICA_FETCH_MAX_BYTES,
+            replica_fetch_response_max_bytes: DEFAULT_REPLICA_FETCH_RESPONSE_MAX_BYTES,
         }
     }
 }

@@ -87,6 +87,40 @@ pub enum BrokerError {
         /// Current high watermark.
         high_watermark: i64,
     },
+    /// An acks=all write was appended, but the ISR shrank below `min.insync.replicas` before
+    /// every member had it.
+    #[error("{topic}-{partition} has {isr} in-sync replicas after the append, fewer than min.insync.replicas={min}")]
+    NotEnoughReplicasAfterAppend {
+        /// Topic name.
+        topic: String,
+        /// Partition index.
+        partition: i32,
+        /// ISR size when the write completed.
+        isr: usize,
+        /// Required ISR size.
+        min: usize,
+    },
+    /// An acks=all write was not replicated to the ISR within the request's timeout.
+    #[error("{topic}-{partition}: offset {offset} was not replicated to the ISR within {timeout_ms} ms")]
+    RequestTimedOut {
+        /// Topic name.
+        topic: String,
+        /// Partition index.
+        partition: i32,
+        /// The last offset of the write.
+        offset: i64,
+        /// The request's timeout.
+        timeout_ms: i64,
+    },
+    /// The new leader's high watermark has not yet reached the start of its leader epoch, so
+    /// the latest offset is not known (Kafka's OFFSET_NOT_AVAILABLE; clients retry).
+    #[error("{topic}-{partition}: the high watermark is not yet known after a leader change")]
+    OffsetNotAvailable {
+        /// Topic name.
+        topic: String,
+        /// Partition index.
+        partition: i32,
+    },
     /// The storage layer refused or failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

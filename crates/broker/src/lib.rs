@@ -18,8 +18,10 @@ pub mod config;
 pub mod error;
 pub mod log_config;
 pub mod partition;
+pub mod replication;
 
 pub use broker::{Broker, FetchPartition, FetchedPartition, ListOffsetResult};
 pub use config::BrokerConfig;
 pub use error::BrokerError;
 pub use partition::Partition;
+pub use replication::{ReplicaFetchError, ReplicaFetchPartition, ReplicaFetchResult};

@@ -1,5 +1,8 @@
-//! One partition replica hosted by this broker: its log, leadership state and high watermark.
+//! One partition replica hosted by this broker: its log, leadership state, high watermark and,
+//! while it leads, what it knows of its followers (the input of the high watermark and of ISR
+//! changes).
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -17,6 +20,44 @@ pub struct PartitionState {
     pub replicas: Vec<i32>,
     /// In-sync replicas.
     pub isr: Vec<i32>,
+    /// Partition epoch: bumped by every committed change (AlterPartition must name it).
+    pub partition_epoch: i32,
+}
+
+/// What the leader knows of one follower, from its fetches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowerProgress {
+    /// The follower's log end offset (its last fetch offset); -1 until it fetched in this
+    /// leader epoch.
+    pub log_end_offset: i64,
+    /// When the follower was last caught up with the leader's log end (ms since the epoch).
+    pub last_caught_up_ms: i64,
+    /// The leader's log end offset at the follower's previous fetch, and when that was:
+    /// reaching it means the follower was caught up at that time (Kafka's rule).
+    pub last_fetch_leader_leo: i64,
+    /// Time of the previous fetch.
+    pub last_fetch_ms: i64,
+}
+
+/// An ISR change sent to the controller and not yet seen in the metadata image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingIsr {
+    /// The proposed ISR.
+    pub isr: Vec<i32>,
+    /// The partition epoch it was based on: the image moving past it ends the wait.
+    pub partition_epoch: i32,
+}
+
+/// Leader-side replication state; reset on every leadership change.
+#[derive(Clone, Debug, Default)]
+pub struct LeaderProgress {
+    /// Followers by node id.
+    pub followers: HashMap<i32, FollowerProgress>,
+    /// The in-flight ISR change, at most one at a time (as Kafka).
+    pub pending: Option<PendingIsr>,
+    /// First offset of this leader's epoch: a follower must reach it before it may rejoin
+    /// the ISR, and the high watermark must reach it before the latest offset is known.
+    pub epoch_start_offset: i64,
 }
 
 /// A partition replica on this broker.
@@ -31,6 +72,7 @@ pub struct Partition {
     state: Mutex<PartitionState>,
     /// Offset up to which records are committed and visible to consumers.
     high_watermark: AtomicI64,
+    progress: Mutex<LeaderProgress>,
 }
 
 impl Partition {
@@ -42,15 +84,30 @@ impl Partition {
         log: Arc<Mutex<PartitionLog>>,
         state: PartitionState,
     ) -> Self {
-        let leo = lock(&log).log_end_offset();
+        let (leo, log_start) = {
+            let log = lock(&log);
+            (log.log_end_offset(), log.log_start_offset())
+        };
+        let single_replica = state.replicas.len() <= 1;
         Partition {
             topic,
             index,
             topic_id,
             log,
             state: Mutex::new(state),
-            high_watermark: AtomicI64::new(leo),
+            // A single replica has committed everything it holds. A replica of several does
+            // not know after a restart which of its records were committed (no HW
+            // checkpoint): it starts at the log start and learns the HW from its leader, or,
+            // leading, from its followers' fetches. Starting low never exposes a record that
+            // the other in-sync replicas may not have.
+            high_watermark: AtomicI64::new(if single_replica { leo } else { log_start }),
+            progress: Mutex::new(LeaderProgress::default()),
         }
+    }
+
+    /// Leader-side replication state, locked. Lock order: log, then progress.
+    pub fn progress(&self) -> MutexGuard<'_, LeaderProgress> {
+        lock(&self.progress)
     }
 
     /// The partition's log, locked.
@@ -78,17 +135,10 @@ impl Partition {
         self.high_watermark.load(Ordering::Acquire)
     }
 
-    /// Recomputes the high watermark after the log changed. With this node as the only
-    /// in-sync replica, everything appended is committed; replication (a later issue) will
-    /// advance it from follower fetch positions instead.
-    pub fn update_high_watermark(&self, log_end_offset: i64) {
-        let previous = self
-            .high_watermark
-            .fetch_max(log_end_offset, Ordering::AcqRel);
-        debug_assert!(
-            previous <= log_end_offset.max(previous),
-            "HW never goes back"
-        );
+    /// Moves the high watermark up to `offset` (never down). Returns whether it moved.
+    pub fn update_high_watermark(&self, offset: i64) -> bool {
+        let previous = self.high_watermark.fetch_max(offset, Ordering::AcqRel);
+        previous < offset
     }
 
     /// Lowers the high watermark after truncation (only when the log shrank below it).

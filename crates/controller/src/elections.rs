@@ -1,10 +1,13 @@
 //! Partition leadership when brokers come and go: fencing a broker moves its leaderships to
 //! the first live member of each ISR (with a leader-epoch bump, applied by the image) and
-//! takes it out of the ISRs; a returning broker is put back.
+//! takes it out of the ISRs; a returning broker leads partitions that went offline with it;
+//! partition leaders change ISRs through [`alter_partition`].
 //!
 //! Pure functions of the image, like [`crate::decide`], so they replay deterministically.
 
 use strata_metadata::records::PartitionChangeRecord;
+
+use crate::ControllerError;
 use strata_metadata::{MetadataImage, MetadataRecord};
 
 /// Records that fence `broker_id` and re-elect the leaders it held. Empty when the broker is
@@ -79,38 +82,123 @@ pub fn fence_broker(
     records
 }
 
-/// Records that give a returning (just unfenced) broker its place back: it rejoins the ISR of
-/// every partition it replicates and leads partitions that had no leader.
-///
-/// Until replication exists (the next issue) a replica holds no data to catch up, so it
-/// rejoins at once; replication replaces this with ISR expansion once the follower has
-/// caught up with the leader.
-pub fn restore_broker(image: &MetadataImage, broker_id: i32) -> Vec<MetadataRecord> {
+/// Records that give a returning (just unfenced) broker back what it can safely have: the
+/// leadership of partitions that went offline with it as the last ISR member (as Kafka, the
+/// ISR kept it, so it holds every committed record), or, with unclean leader election, of
+/// offline partitions it replicates. It does not rejoin other ISRs here: its log may lag, so
+/// the partition leader adds it back (AlterPartition) once it has caught up.
+pub fn restore_broker(
+    image: &MetadataImage,
+    broker_id: i32,
+    unclean_default: bool,
+) -> Vec<MetadataRecord> {
     let mut records = Vec::new();
     for topic in image.topics() {
+        let unclean = image
+            .topic_configs(&topic.name)
+            .get("unclean.leader.election.enable")
+            .map(|v| v == "true")
+            .unwrap_or(unclean_default);
         for (index, p) in &topic.partitions {
-            if !p.replicas.contains(&broker_id) {
+            if p.leader >= 0 || !p.replicas.contains(&broker_id) {
                 continue;
             }
-            let mut isr = p.isr.clone();
-            if !isr.contains(&broker_id) {
-                isr.push(broker_id);
-                // Keep the replica order Kafka prints.
-                isr.sort_by_key(|r| p.replicas.iter().position(|x| x == r).unwrap_or(usize::MAX));
-            }
-            let leader = if p.leader < 0 { broker_id } else { p.leader };
+            let isr = if p.isr.contains(&broker_id) {
+                p.isr.clone()
+            } else if unclean {
+                vec![broker_id]
+            } else {
+                continue;
+            };
             push_change(
                 &mut records,
                 topic.topic_id,
                 *index,
                 p.leader,
                 &p.isr,
-                leader,
+                broker_id,
                 isr,
             );
         }
     }
     records
+}
+
+/// A partition leader's request to change the ISR (Kafka's AlterPartition).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AlterPartitionRequest {
+    /// The leader sending it.
+    pub broker_id: i32,
+    /// Topic id.
+    pub topic_id: uuid::Uuid,
+    /// Partition index.
+    pub partition: i32,
+    /// The leader epoch the leader holds.
+    pub leader_epoch: i32,
+    /// The partition epoch the leader last saw: a request based on an older state is refused.
+    pub partition_epoch: i32,
+    /// The proposed ISR.
+    pub new_isr: Vec<i32>,
+}
+
+/// Checks an AlterPartition request against the image, as Kafka's controller does, and
+/// returns the record that commits the new ISR (none when it is already the ISR).
+///
+/// Refused: an unknown partition; a sender that is not the leader of the current leader
+/// epoch (FENCED_LEADER_EPOCH); a partition epoch other than the current one
+/// (INVALID_UPDATE_VERSION); an ISR without the leader, with a non-replica, or with a fenced
+/// or unregistered broker (INELIGIBLE_REPLICA).
+pub fn alter_partition(
+    image: &MetadataImage,
+    request: &AlterPartitionRequest,
+) -> Result<Vec<MetadataRecord>, ControllerError> {
+    let p = image
+        .topic_by_id(&request.topic_id)
+        .and_then(|t| t.partitions.get(&request.partition))
+        .ok_or_else(ControllerError::unknown_topic)?;
+    if p.leader != request.broker_id || p.leader_epoch != request.leader_epoch {
+        return Err(ControllerError::FencedLeaderEpoch(format!(
+            "broker {} at leader epoch {} is not the leader of partition {} (leader {}, epoch {})",
+            request.broker_id, request.leader_epoch, request.partition, p.leader, p.leader_epoch
+        )));
+    }
+    if p.partition_epoch != request.partition_epoch {
+        return Err(ControllerError::InvalidUpdateVersion(format!(
+            "partition epoch {} is stale: the partition is at {}",
+            request.partition_epoch, p.partition_epoch
+        )));
+    }
+    if !request.new_isr.contains(&request.broker_id) {
+        return Err(ControllerError::IneligibleReplica(format!(
+            "the ISR {:?} must contain the leader {}",
+            request.new_isr, request.broker_id
+        )));
+    }
+    for member in &request.new_isr {
+        let eligible = p.replicas.contains(member)
+            && image.brokers.get(member).is_some_and(|b| !b.fenced);
+        if !eligible {
+            return Err(ControllerError::IneligibleReplica(format!(
+                "replica {member} is not a live replica of partition {}",
+                request.partition
+            )));
+        }
+    }
+    let mut isr = request.new_isr.clone();
+    // Keep the replica order Kafka prints.
+    isr.sort_by_key(|r| p.replicas.iter().position(|x| x == r).unwrap_or(usize::MAX));
+    isr.dedup();
+    let mut records = Vec::new();
+    push_change(
+        &mut records,
+        request.topic_id,
+        request.partition,
+        p.leader,
+        &p.isr,
+        p.leader,
+        isr,
+    );
+    Ok(records)
 }
 
 fn push_change(

@@ -64,6 +64,16 @@ pub enum ControllerError {
     /// DUPLICATE_BROKER_REGISTRATION).
     #[error("{0}")]
     DuplicateBrokerRegistration(String),
+    /// FENCED_LEADER_EPOCH / NOT_LEADER_OR_FOLLOWER on AlterPartition: the sender is not (or
+    /// no longer) the leader of this epoch.
+    #[error("{0}")]
+    FencedLeaderEpoch(String),
+    /// INVALID_UPDATE_VERSION on AlterPartition: the partition changed since the sender saw it.
+    #[error("{0}")]
+    InvalidUpdateVersion(String),
+    /// INELIGIBLE_REPLICA on AlterPartition: a proposed ISR member is fenced or unknown.
+    #[error("{0}")]
+    IneligibleReplica(String),
 }
 
 impl From<MetadataError> for ControllerError {
@@ -121,6 +131,9 @@ impl ControllerError {
             ControllerError::ProducerIdsExhausted(n) => {
                 ("ProducerIdsExhausted", String::new(), Some(n.to_string()))
             }
+            ControllerError::FencedLeaderEpoch(m) => ("FencedLeaderEpoch", m.clone(), None),
+            ControllerError::InvalidUpdateVersion(m) => ("InvalidUpdateVersion", m.clone(), None),
+            ControllerError::IneligibleReplica(m) => ("IneligibleReplica", m.clone(), None),
             other => ("Internal", other.to_string(), None),
         };
         WireError {
@@ -159,6 +172,9 @@ impl ControllerError {
             "ProducerIdsExhausted" => {
                 ControllerError::ProducerIdsExhausted(subject.parse().unwrap_or(-1))
             }
+            "FencedLeaderEpoch" => ControllerError::FencedLeaderEpoch(wire.message),
+            "InvalidUpdateVersion" => ControllerError::InvalidUpdateVersion(wire.message),
+            "IneligibleReplica" => ControllerError::IneligibleReplica(wire.message),
             _ => ControllerError::Internal(wire.message),
         }
     }

@@ -37,6 +37,7 @@ use tracing::info;
 
 use crate::decide::{Decision, Entropy, RandomEntropy};
 pub use crate::error::{ControllerError, WireError};
+pub use crate::elections::AlterPartitionRequest;
 use crate::raft::log_store::SledLogStore;
 use crate::raft::network::{Caller, GrpcNetworkFactory};
 use crate::raft::service::ControllerService;
@@ -64,6 +65,8 @@ pub const RAFT_DIR: &str = "__cluster_metadata-0";
 pub enum ControllerRequest {
     /// Register (or re-register) a broker.
     RegisterBroker(BrokerRegistration),
+    /// A partition leader changes the ISR.
+    AlterPartition(AlterPartitionRequest),
     /// Create topics.
     CreateTopics {
         /// The topics.
@@ -632,6 +635,18 @@ impl Controller {
             .unwrap_or_else(|p| p.into_inner())
     }
 
+    /// AlterPartition: commits a leader's ISR change. Returns once the change is committed;
+    /// the leader sees it in the next metadata image.
+    pub async fn alter_partition(
+        &self,
+        request: AlterPartitionRequest,
+    ) -> Result<(), ControllerError> {
+        match self.submit(ControllerRequest::AlterPartition(request)).await {
+            ControllerResponse::Unit(r) => r.map_err(ControllerError::from_wire),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Registers a broker. Its broker epoch becomes the offset of the registration record.
     pub async fn register_broker(&self, reg: BrokerRegistration) -> Result<(), ControllerError> {
         match self.submit(ControllerRequest::RegisterBroker(reg)).await {
@@ -1013,7 +1028,11 @@ impl Controller {
                     broker_id,
                     broker_epoch: reg.broker_epoch,
                 }];
-                records.extend(elections::restore_broker(&image, broker_id));
+                records.extend(elections::restore_broker(
+                    &image,
+                    broker_id,
+                    self.unclean_leader_election(),
+                ));
                 tracing::info!(
                     broker_id,
                     "unfencing a broker that has caught up with the metadata log"
@@ -1060,6 +1079,23 @@ impl Controller {
                     "controlled shutdown"
                 );
                 ControllerResponse::Unit(self.commit(records).await.map_err(|e| e.to_wire()))
+            }
+            ControllerRequest::AlterPartition(request) => {
+                let result = match elections::alter_partition(&image, &request) {
+                    Ok(records) if records.is_empty() => Ok(()),
+                    Ok(records) => {
+                        tracing::info!(
+                            topic_id = %request.topic_id,
+                            partition = request.partition,
+                            leader = request.broker_id,
+                            isr = ?request.new_isr,
+                            "ISR change"
+                        );
+                        self.commit(records).await
+                    }
+                    Err(e) => Err(e),
+                };
+                ControllerResponse::Unit(result.map_err(|e| e.to_wire()))
             }
             ControllerRequest::CreateTopics {
                 topics,

@@ -83,6 +83,11 @@ impl From<&BrokerError> for KafkaError {
             BrokerError::LeaderNotAvailable { .. } => ResponseError::LeaderNotAvailable,
             BrokerError::InvalidRequiredAcks(_) => ResponseError::InvalidRequiredAcks,
             BrokerError::NotEnoughReplicas { .. } => ResponseError::NotEnoughReplicas,
+            BrokerError::NotEnoughReplicasAfterAppend { .. } => {
+                ResponseError::NotEnoughReplicasAfterAppend
+            }
+            BrokerError::RequestTimedOut { .. } => ResponseError::RequestTimedOut,
+            BrokerError::OffsetNotAvailable { .. } => ResponseError::OffsetNotAvailable,
             BrokerError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
             BrokerError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
             BrokerError::OffsetBeyondHighWatermark { .. } => ResponseError::OffsetOutOfRange,

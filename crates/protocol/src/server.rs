@@ -34,11 +34,19 @@ pub struct ProtocolConfig {
     pub delete_topic_enable: bool,
 }
 
-/// Accepts connections on `listener` forever, one task per connection.
+/// First byte of the HTTP/2 connection preface (`PRI * HTTP/2.0…`). A Kafka request starts
+/// with its 4-byte size, whose first byte is 0 for any request below 16 MiB and never 'P'
+/// for an acceptable one (that would be over 1.3 GB), so one byte tells the two apart.
+const HTTP2_PREFACE_FIRST_BYTE: u8 = b'P';
+
+/// Accepts connections on `listener` forever, one task per connection. With `grpc`, this is
+/// the inter-broker listener: connections that open with the HTTP/2 preface (replication
+/// RPCs from other brokers) are handed to it; the rest speak Kafka.
 pub fn serve(
     listener_name: String,
     listener: TcpListener,
     dispatcher: Arc<Dispatcher>,
+    grpc: Option<tokio::sync::mpsc::Sender<tokio::net::TcpStream>>,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -50,7 +58,26 @@ pub fn serve(
                     }
                     let dispatcher = dispatcher.clone();
                     let name = listener_name.clone();
-                    tokio::spawn(crate::connection::run(stream, peer, name, dispatcher));
+                    let grpc = grpc.clone();
+                    tokio::spawn(async move {
+                        if let Some(grpc) = grpc {
+                            let mut first = [0u8; 1];
+                            match stream.peek(&mut first).await {
+                                Ok(1) if first[0] == HTTP2_PREFACE_FIRST_BYTE => {
+                                    if grpc.send(stream).await.is_err() {
+                                        tracing::warn!(%peer, "replication service is down: dropping a gRPC connection");
+                                    }
+                                    return;
+                                }
+                                Ok(_) => {}
+                                Err(error) => {
+                                    tracing::debug!(%peer, %error, "connection failed before its first byte");
+                                    return;
+                                }
+                            }
+                        }
+                        crate::connection::run(stream, peer, name, dispatcher).await
+                    });
                 }
                 Err(error) => {
                     // Usually EMFILE: back off instead of spinning.

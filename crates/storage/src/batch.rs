@@ -444,6 +444,48 @@ pub fn parse_batch_headers(bytes: &[u8]) -> Result<Vec<BatchHeader>, StorageErro
     Ok(headers)
 }
 
+/// Parses the batches a follower receives from its leader: whole batches with offsets and
+/// leader epochs already assigned. Checks framing, magic and CRC (as recovery does), and that
+/// offsets only grow; not the client rules of [`parse_batch_headers`] (a leader's log may hold
+/// control batches, and the offsets are the leader's, not to be reassigned).
+pub fn parse_replicated_batches(bytes: &[u8]) -> Result<Vec<BatchHeader>, StorageError> {
+    let mut headers: Vec<BatchHeader> = Vec::new();
+    let mut position = 0;
+    while position < bytes.len() {
+        let header = check_batch_at(bytes, position)?;
+        let last = header
+            .checked_last_offset()
+            .ok_or_else(|| StorageError::CorruptMessage {
+                position,
+                reason: format!(
+                    "batch at offset {} with last offset delta {} overflows the offset space",
+                    header.base_offset, header.last_offset_delta
+                ),
+            })?;
+        if header.base_offset < 0 || last < header.base_offset {
+            return Err(StorageError::CorruptMessage {
+                position,
+                reason: format!("batch offsets {}..={last} are invalid", header.base_offset),
+            });
+        }
+        if let Some(previous) = headers.last() {
+            if header.base_offset <= previous.last_offset() {
+                return Err(StorageError::CorruptMessage {
+                    position,
+                    reason: format!(
+                        "batch at offset {} does not follow the previous batch ending at {}",
+                        header.base_offset,
+                        previous.last_offset()
+                    ),
+                });
+            }
+        }
+        position += header.total_size();
+        headers.push(header);
+    }
+    Ok(headers)
+}
+
 /// Encodes the 16-byte prefix of a batch with its assigned base offset and leader epoch.
 /// Both fields are outside the CRC, so the rest of the batch can be written verbatim.
 pub(crate) fn patched_prefix(batch: &[u8], base_offset: i64, leader_epoch: i32) -> [u8; 16] {

@@ -25,7 +25,7 @@ pub mod manager;
 mod producer_state;
 mod segment;
 
-pub use batch::{parse_batch_headers, BatchHeader};
+pub use batch::{parse_batch_headers, parse_replicated_batches, BatchHeader};
 pub use config::{LogConfig, TimestampType};
 pub use epoch_cache::LEADER_EPOCH_CHECKPOINT_FILE;
 pub use error::StorageError;

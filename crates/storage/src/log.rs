@@ -504,6 +504,88 @@ impl PartitionLog {
         })
     }
 
+    /// Appends batches fetched from the partition leader, as a follower: offsets, leader
+    /// epochs and timestamps are the leader's and the bytes are written verbatim. The first
+    /// batch must start at the log end (the fetcher asks for exactly that offset). Producer
+    /// state is rebuilt from the batch headers without sequence checks (the leader did them),
+    /// so a follower that becomes leader deduplicates retries of batches it replicated.
+    pub fn append_replicated(
+        &mut self,
+        records: &Bytes,
+        now_ms: i64,
+    ) -> Result<Option<AppendInfo>, StorageError> {
+        self.ensure_open()?;
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let headers = batch::parse_replicated_batches(records)?;
+        let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
+            return Ok(None);
+        };
+        if first.base_offset != self.log_end_offset {
+            return Err(StorageError::InvalidOffset {
+                offset: first.base_offset,
+                reason: format!(
+                    "replicated batches must start at the log end offset {}",
+                    self.log_end_offset
+                ),
+            });
+        }
+        let (base_offset, last_offset) = (first.base_offset, last.last_offset());
+        let mut position = 0;
+        let mut record_count = 0i64;
+        for h in &headers {
+            let size = h.total_size();
+            let bytes = records.slice(position..position + size);
+            position += size;
+            let mark = {
+                let recovery_point = self.recovery_point;
+                let active = self.active()?;
+                AppendMark {
+                    active_base: active.base_offset(),
+                    active: active.mark(),
+                    recovery_point,
+                }
+            };
+            let written = self.write_batches(
+                &bytes,
+                std::slice::from_ref(h),
+                h.partition_leader_epoch,
+                (h.max_timestamp, h.last_offset()),
+                false,
+                now_ms,
+            );
+            if let Err(e) = written {
+                self.undo_partial_append(&mark);
+                return Err(e);
+            }
+            self.producers.replay(h);
+            debug_assert!(h.last_offset() >= self.log_end_offset, "offsets only grow");
+            self.log_end_offset = h.last_offset() + 1;
+            if self.epochs.assign(h.partition_leader_epoch, h.base_offset) {
+                self.epochs.save()?;
+            }
+            record_count += i64::from(h.record_count);
+        }
+        self.unflushed_messages = self
+            .unflushed_messages
+            .saturating_add(record_count.max(0) as u64);
+        if self.unflushed_messages >= self.config.flush_interval_messages
+            || now_ms.saturating_sub(self.last_flush_ms) >= self.config.flush_interval_ms
+        {
+            self.flush()?;
+            self.last_flush_ms = now_ms;
+        }
+        Ok(Some(AppendInfo {
+            base_offset,
+            last_offset,
+            log_append_time_ms: -1,
+            log_start_offset: self.log_start_offset,
+            record_count,
+            duplicate: false,
+        }))
+    }
+
     /// Writes the assigned batches of one payload, rolling first when the payload as a whole
     /// calls for it (Kafka's `maybeRoll`) and again before any batch whose offsets or size do
     /// not fit the active segment (relative offsets are 31-bit, file positions 32-bit).
@@ -804,6 +886,35 @@ impl PartitionLog {
         self.recovery_point = self.recovery_point.min(self.log_end_offset);
         self.rebuild_producer_state()?;
         if self.epochs.truncate_from_end(self.log_end_offset) {
+            self.epochs.save()?;
+        }
+        Ok(())
+    }
+
+    /// Drops every record and starts the log over, empty, at `offset` (Kafka's
+    /// `truncateFullyAndStartAt`): a follower whose log lies wholly outside the leader's
+    /// (below its log start) starts again from the leader's log start.
+    pub fn truncate_fully_and_start_at(&mut self, offset: i64) -> Result<(), StorageError> {
+        self.ensure_open()?;
+        let offset = offset.max(0);
+        let bases: Vec<i64> = self.segments.keys().copied().collect();
+        for base in bases {
+            self.delete_segment(base)?;
+        }
+        let mut seg = Segment::open(
+            &self.dir,
+            offset,
+            self.config.index_interval_bytes,
+            self.config.segment_index_bytes,
+            wall_clock_ms(),
+        )?;
+        seg.recover(false, false, &mut |_| {})?;
+        self.segments.insert(offset, seg);
+        self.log_start_offset = offset;
+        self.log_end_offset = offset;
+        self.recovery_point = offset;
+        self.producers.clear();
+        if self.epochs.truncate_from_end(i64::MIN) {
             self.epochs.save()?;
         }
         Ok(())

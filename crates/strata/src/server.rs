@@ -121,6 +121,19 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             .parse("log.flush.offset.checkpoint.interval.ms")?
             .unwrap_or(60_000),
         incarnation_id: None,
+        replica_lag_time_max_ms: settings
+            .parse("replica.lag.time.max.ms")?
+            .unwrap_or(30_000),
+        inter_broker_listener_name: inter_broker_listener(&settings, &client_listeners)?,
+        replica_fetch_wait_max_ms: settings
+            .parse("replica.fetch.wait.max.ms")?
+            .unwrap_or(500),
+        replica_fetch_max_bytes: settings
+            .parse("replica.fetch.max.bytes")?
+            .unwrap_or(1_048_576),
+        replica_fetch_response_max_bytes: settings
+            .parse("replica.fetch.response.max.bytes")?
+            .unwrap_or(10_485_760),
     };
     if broker_config.num_partitions < 1 {
         bail!(
@@ -225,9 +238,17 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         delete_topic_enable: broker.config().delete_topic_enable,
     };
     let dispatcher = Arc::new(Dispatcher::new(broker.clone(), protocol_config));
-    let mut tasks = Vec::new();
+    // Replication RPCs arrive on the inter-broker listener next to Kafka requests; followers
+    // fetch from the leaders' inter-broker endpoints.
+    let (grpc_connections, grpc_incoming) = tokio::sync::mpsc::channel(REPLICATION_ACCEPT_BACKLOG);
+    let replication_service =
+        strata_replication::serve_connections(broker.clone(), cluster_id.clone(), grpc_incoming);
+    let fetchers = strata_replication::spawn_fetchers(broker.clone(), cluster_id.clone());
+    let mut tasks = vec![replication_service, fetchers];
+    let inter_broker = broker.config().inter_broker_listener_name.clone();
     for (name, socket) in bound {
-        tasks.push(strata_protocol::serve(name, socket, dispatcher.clone()));
+        let grpc = (name == inter_broker).then(|| grpc_connections.clone());
+        tasks.push(strata_protocol::serve(name, socket, dispatcher.clone(), grpc));
     }
     let shown: Vec<String> = client_listeners
         .iter()
@@ -502,6 +523,30 @@ const UNFENCE_TIMEOUT_MS: u64 = 60_000;
 
 /// Waits until the metadata image shows this incarnation registered and unfenced (the
 /// controller unfences a broker once its heartbeats show it has caught up).
+/// Connections accepted for the replication service but not yet taken by it.
+const REPLICATION_ACCEPT_BACKLOG: usize = 64;
+
+/// `inter.broker.listener.name`: must name a broker listener when set; unset, Kafka's default
+/// `PLAINTEXT`, or the first broker listener when there is none of that name.
+fn inter_broker_listener(settings: &Settings, client_listeners: &[Listener]) -> anyhow::Result<String> {
+    match settings.get("inter.broker.listener.name") {
+        Some(name) => {
+            if !client_listeners.iter().any(|l| l.name == name) {
+                bail!(
+                    "invalid value {name} for config inter.broker.listener.name: it must be one of the listeners ({})",
+                    client_listeners.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(",")
+                );
+            }
+            Ok(name.to_string())
+        }
+        None => Ok(client_listeners
+            .iter()
+            .find(|l| l.name == "PLAINTEXT")
+            .or_else(|| client_listeners.first())
+            .map_or_else(|| "PLAINTEXT".to_string(), |l| l.name.clone())),
+    }
+}
+
 async fn wait_until_unfenced(
     controller: &Controller,
     node_id: i32,

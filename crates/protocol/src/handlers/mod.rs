@@ -38,7 +38,7 @@ pub async fn handle(
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::handle()),
         RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(d, ctx, req).await),
         RequestKind::Produce(req) => {
-            return match produce::handle(d, req, v) {
+            return match produce::handle(d, req, v).await {
                 produce::ProduceOutcome::Respond(r) => {
                     HandlerOutcome::Respond(ResponseKind::Produce(r))
                 }

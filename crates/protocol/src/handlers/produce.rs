@@ -2,6 +2,8 @@
 
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use std::time::Duration;
+
 use kafka_protocol::ResponseError;
 use strata_metadata::topic::is_internal;
 
@@ -38,13 +40,16 @@ fn batch_count(records: &[u8]) -> usize {
     count
 }
 
-/// Handles Produce.
-pub fn handle(d: &Dispatcher, req: ProduceRequest, version: i16) -> ProduceOutcome {
+/// Handles Produce: appends every partition's batch, then (acks=all) waits for each to be
+/// committed, all within the request's `timeout_ms`.
+pub async fn handle(d: &Dispatcher, req: ProduceRequest, version: i16) -> ProduceOutcome {
     let broker = d.broker();
     let image = broker.image();
     let acks = req.acks;
+    let timeout = Duration::from_millis(u64::try_from(req.timeout_ms.max(0)).unwrap_or(0));
+    let deadline = tokio::time::Instant::now() + timeout;
     let transactional = req.transactional_id.is_some();
-    let mut responses = Vec::with_capacity(req.topic_data.len());
+    let mut appended = Vec::with_capacity(req.topic_data.len());
     for topic in req.topic_data {
         // v13+ names topics by id.
         let name = if topic.name.0.is_empty() {
@@ -88,18 +93,47 @@ pub fn handle(d: &Dispatcher, req: ProduceRequest, version: i16) -> ProduceOutco
                         ),
                     )),
                     Some(records) => broker
-                        .produce(&name, p.index, records, acks)
+                        .produce_at_epoch(&name, p.index, records, acks)
                         .map_err(|e| KafkaError::from(&e)),
                 }
             };
-            let response = PartitionProduceResponse::default().with_index(p.index);
+            partitions.push((p.index, result));
+        }
+        appended.push((name, topic.topic_id, partitions));
+    }
+    // Every batch is in its leader's log: now wait (acks=all) for each to be committed, so
+    // the partitions of one request replicate in parallel under one deadline.
+    let mut responses = Vec::with_capacity(appended.len());
+    for (name, topic_id, results) in appended {
+        let mut partitions = Vec::with_capacity(results.len());
+        for (index, result) in results {
+            let result = match result {
+                Ok((info, leader_epoch)) if acks == -1 => {
+                    let remaining =
+                        deadline.saturating_duration_since(tokio::time::Instant::now());
+                    broker
+                        .wait_for_replication(
+                            &name,
+                            index,
+                            info.last_offset + 1,
+                            leader_epoch,
+                            remaining,
+                        )
+                        .await
+                        .map(|()| info)
+                        .map_err(|e| KafkaError::from(&e))
+                }
+                other => other.map(|(info, _)| info),
+            };
+            let p_index = index;
+            let response = PartitionProduceResponse::default().with_index(p_index);
             partitions.push(match result {
                 Ok(info) => response
                     .with_base_offset(info.base_offset)
                     .with_log_append_time_ms(info.log_append_time_ms)
                     .with_log_start_offset(info.log_start_offset),
                 Err(error) => {
-                    tracing::debug!(topic = %name, partition = p.index, error = %error.message, "produce failed");
+                    tracing::debug!(topic = %name, partition = p_index, error = %error.message, "produce failed");
                     response
                         .with_error_code(error.code())
                         .with_error_message(error.message())
@@ -112,7 +146,7 @@ pub fn handle(d: &Dispatcher, req: ProduceRequest, version: i16) -> ProduceOutco
         responses.push(
             TopicProduceResponse::default()
                 .with_name(topic_name(&name))
-                .with_topic_id(topic.topic_id)
+                .with_topic_id(topic_id)
                 .with_partition_responses(partitions),
         );
     }
