@@ -406,8 +406,14 @@ impl Broker {
     ) -> Result<AppendInfo, BrokerError> {
         let (info, leader_epoch) = self.produce_at_epoch(topic, partition, records, acks)?;
         if acks == -1 {
-            self.wait_for_replication(topic, partition, info.last_offset + 1, leader_epoch, timeout)
-                .await?;
+            self.wait_for_replication(
+                topic,
+                partition,
+                info.last_offset + 1,
+                leader_epoch,
+                timeout,
+            )
+            .await?;
         }
         Ok(info)
     }
@@ -602,6 +608,18 @@ impl Broker {
         let partition = self.leader_partition(topic, partition)?;
         Self::check_leader_epoch(&partition, current_leader_epoch)?;
         let high_watermark = partition.high_watermark();
+        // A new leader learns the high watermark from its followers' fetches; until it has
+        // reached the start of its epoch the latest offset could be below one a client has
+        // already seen, so clients are told to retry (Kafka's OFFSET_NOT_AVAILABLE).
+        let epoch_start = partition.progress().epoch_start_offset;
+        if high_watermark < epoch_start
+            && !matches!(timestamp, EARLIEST_TIMESTAMP | EARLIEST_LOCAL_TIMESTAMP)
+        {
+            return Err(BrokerError::OffsetNotAvailable {
+                topic: topic.to_string(),
+                partition: partition.index,
+            });
+        }
         let log = partition.log();
         // Kafka answers with the epoch of the batch holding the offset (KIP-320), so
         // consumers can detect log divergence.

@@ -101,7 +101,9 @@ pub enum BrokerError {
         min: usize,
     },
     /// An acks=all write was not replicated to the ISR within the request's timeout.
-    #[error("{topic}-{partition}: offset {offset} was not replicated to the ISR within {timeout_ms} ms")]
+    #[error(
+        "{topic}-{partition}: offset {offset} was not replicated to the ISR within {timeout_ms} ms"
+    )]
     RequestTimedOut {
         /// Topic name.
         topic: String,

@@ -120,7 +120,11 @@ pub(crate) fn reset_progress(
             replica,
             FollowerProgress {
                 log_end_offset: -1,
-                last_caught_up_ms: if state.isr.contains(&replica) { now } else { -1 },
+                last_caught_up_ms: if state.isr.contains(&replica) {
+                    now
+                } else {
+                    -1
+                },
                 last_fetch_leader_leo: -1,
                 last_fetch_ms: -1,
             },
@@ -291,7 +295,13 @@ impl Broker {
         }
         drop(log);
         if record_progress {
-            self.record_follower_position(&partition, &state, replica_id, request.fetch_offset, leo);
+            self.record_follower_position(
+                &partition,
+                &state,
+                replica_id,
+                request.fetch_offset,
+                leo,
+            );
             if maybe_advance_high_watermark(&partition, node) {
                 self.notify_change();
             }
@@ -328,7 +338,8 @@ impl Broker {
         // fetch when it reached the log end of that time.
         if fetch_offset >= leader_leo {
             follower.last_caught_up_ms = now;
-        } else if follower.last_fetch_leader_leo >= 0 && fetch_offset >= follower.last_fetch_leader_leo
+        } else if follower.last_fetch_leader_leo >= 0
+            && fetch_offset >= follower.last_fetch_leader_leo
         {
             follower.last_caught_up_ms = follower.last_caught_up_ms.max(follower.last_fetch_ms);
         }
@@ -399,7 +410,12 @@ impl Broker {
 
     /// Sends an ISR change to the controller in the background. A refusal (stale epochs: the
     /// metadata moved on) ends the pending change so the next fetch or check can retry.
-    fn send_alter_partition(&self, partition: &Arc<Partition>, state: &PartitionState, isr: Vec<i32>) {
+    fn send_alter_partition(
+        &self,
+        partition: &Arc<Partition>,
+        state: &PartitionState,
+        isr: Vec<i32>,
+    ) {
         let request = AlterPartitionRequest {
             broker_id: self.config.node_id,
             topic_id: partition.topic_id,

@@ -175,8 +175,8 @@ pub fn alter_partition(
         )));
     }
     for member in &request.new_isr {
-        let eligible = p.replicas.contains(member)
-            && image.brokers.get(member).is_some_and(|b| !b.fenced);
+        let eligible =
+            p.replicas.contains(member) && image.brokers.get(member).is_some_and(|b| !b.fenced);
         if !eligible {
             return Err(ControllerError::IneligibleReplica(format!(
                 "replica {member} is not a live replica of partition {}",

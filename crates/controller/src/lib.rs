@@ -36,8 +36,8 @@ use tokio::sync::{watch, Mutex};
 use tracing::info;
 
 use crate::decide::{Decision, Entropy, RandomEntropy};
-pub use crate::error::{ControllerError, WireError};
 pub use crate::elections::AlterPartitionRequest;
+pub use crate::error::{ControllerError, WireError};
 use crate::raft::log_store::SledLogStore;
 use crate::raft::network::{Caller, GrpcNetworkFactory};
 use crate::raft::service::ControllerService;
@@ -641,7 +641,10 @@ impl Controller {
         &self,
         request: AlterPartitionRequest,
     ) -> Result<(), ControllerError> {
-        match self.submit(ControllerRequest::AlterPartition(request)).await {
+        match self
+            .submit(ControllerRequest::AlterPartition(request))
+            .await
+        {
             ControllerResponse::Unit(r) => r.map_err(ControllerError::from_wire),
             other => Err(unexpected(other)),
         }

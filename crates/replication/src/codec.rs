@@ -108,7 +108,9 @@ pub fn result_from_wire(d: PartitionData) -> ReplicaFetchResult {
         high_watermark: d.high_watermark,
         log_start_offset: d.log_start_offset,
         log_end_offset: d.log_end_offset,
-        diverging_epoch: d.diverging.then_some((d.diverging_epoch, d.diverging_end_offset)),
+        diverging_epoch: d
+            .diverging
+            .then_some((d.diverging_epoch, d.diverging_end_offset)),
         records: d.records,
     }
 }
@@ -147,7 +149,10 @@ mod tests {
                 diverging_epoch: Some((5, 38)),
                 records: bytes::Bytes::from_static(b"batch"),
             };
-            assert_eq!(result_from_wire(result_to_wire(&request, result.clone())), result);
+            assert_eq!(
+                result_from_wire(result_to_wire(&request, result.clone())),
+                result
+            );
         }
     }
 

@@ -81,11 +81,11 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
             replica_id: config.node_id,
             max_wait_ms: i32::try_from(config.replica_fetch_wait_max_ms).unwrap_or(i32::MAX),
             max_bytes: i32::try_from(config.replica_fetch_response_max_bytes).unwrap_or(i32::MAX),
-            partition_max_bytes: i32::try_from(config.replica_fetch_max_bytes)
-                .unwrap_or(i32::MAX),
+            partition_max_bytes: i32::try_from(config.replica_fetch_max_bytes).unwrap_or(i32::MAX),
             partitions: requests.iter().map(partition_to_wire).collect(),
         };
-        let timeout = Duration::from_millis(config.replica_fetch_wait_max_ms + FETCH_TIMEOUT_SLACK_MS);
+        let timeout =
+            Duration::from_millis(config.replica_fetch_wait_max_ms + FETCH_TIMEOUT_SLACK_MS);
         let response = tokio::time::timeout(timeout, rpc.clone().fetch(request)).await;
         match response {
             Ok(Ok(response)) => {

@@ -58,7 +58,13 @@ impl Replication for ReplicationService {
             .min(max_bytes);
         let results = self
             .broker
-            .replica_fetch(request.replica_id, &partitions, wait, partition_max_bytes, max_bytes)
+            .replica_fetch(
+                request.replica_id,
+                &partitions,
+                wait,
+                partition_max_bytes,
+                max_bytes,
+            )
             .await;
         let partitions = partitions
             .iter()

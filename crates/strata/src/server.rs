@@ -121,13 +121,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
             .parse("log.flush.offset.checkpoint.interval.ms")?
             .unwrap_or(60_000),
         incarnation_id: None,
-        replica_lag_time_max_ms: settings
-            .parse("replica.lag.time.max.ms")?
-            .unwrap_or(30_000),
+        replica_lag_time_max_ms: settings.parse("replica.lag.time.max.ms")?.unwrap_or(30_000),
         inter_broker_listener_name: inter_broker_listener(&settings, &client_listeners)?,
-        replica_fetch_wait_max_ms: settings
-            .parse("replica.fetch.wait.max.ms")?
-            .unwrap_or(500),
+        replica_fetch_wait_max_ms: settings.parse("replica.fetch.wait.max.ms")?.unwrap_or(500),
         replica_fetch_max_bytes: settings
             .parse("replica.fetch.max.bytes")?
             .unwrap_or(1_048_576),
@@ -248,7 +244,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let inter_broker = broker.config().inter_broker_listener_name.clone();
     for (name, socket) in bound {
         let grpc = (name == inter_broker).then(|| grpc_connections.clone());
-        tasks.push(strata_protocol::serve(name, socket, dispatcher.clone(), grpc));
+        tasks.push(strata_protocol::serve(
+            name,
+            socket,
+            dispatcher.clone(),
+            grpc,
+        ));
     }
     let shown: Vec<String> = client_listeners
         .iter()
@@ -528,7 +529,10 @@ const REPLICATION_ACCEPT_BACKLOG: usize = 64;
 
 /// `inter.broker.listener.name`: must name a broker listener when set; unset, Kafka's default
 /// `PLAINTEXT`, or the first broker listener when there is none of that name.
-fn inter_broker_listener(settings: &Settings, client_listeners: &[Listener]) -> anyhow::Result<String> {
+fn inter_broker_listener(
+    settings: &Settings,
+    client_listeners: &[Listener],
+) -> anyhow::Result<String> {
     match settings.get("inter.broker.listener.name") {
         Some(name) => {
             if !client_listeners.iter().any(|l| l.name == name) {

@@ -5,6 +5,8 @@
 //! cannot be shared across tests of one file, and a debug node starts in well under a second.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};

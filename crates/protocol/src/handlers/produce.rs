@@ -109,8 +109,7 @@ pub async fn handle(d: &Dispatcher, req: ProduceRequest, version: i16) -> Produc
         for (index, result) in results {
             let result = match result {
                 Ok((info, leader_epoch)) if acks == -1 => {
-                    let remaining =
-                        deadline.saturating_duration_since(tokio::time::Instant::now());
+                    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
                     broker
                         .wait_for_replication(
                             &name,

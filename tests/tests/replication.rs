@@ -1,0 +1,299 @@
+//! Partition replication across three real processes (issue 5): with RF 3 and
+//! `min.insync.replicas=2`, every record an idempotent acks=all producer had acknowledged is
+//! still there, once and at its offset, after partition leaders are killed with `kill -9`
+//! under load; with two of three nodes down nothing is acknowledged; followers hold the same
+//! log as their leader (a follower that takes over serves the same records).
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::cluster::*;
+use common::{block_on, unique_topic};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+
+const PARTITIONS: i32 = 3;
+
+fn bootstrap(cluster: &Cluster) -> String {
+    cluster
+        .nodes
+        .iter()
+        .map(|n| n.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn create_replicated_topic(cluster: &Cluster, topic: &str) {
+    let (ok, out, err) = tool(
+        cluster.node(1),
+        &[
+            "--create",
+            "--topic",
+            topic,
+            "--partitions",
+            &PARTITIONS.to_string(),
+            "--replication-factor",
+            "3",
+            "--config",
+            "min.insync.replicas=2",
+        ],
+    );
+    assert!(ok, "create {topic}: {out}{err}");
+    wait_for_full_isr(cluster, topic);
+}
+
+fn wait_for_full_isr(cluster: &Cluster, topic: &str) {
+    eventually(cluster, 1, topic, "a full ISR on every partition", |rows| {
+        rows.len() == PARTITIONS as usize
+            && rows
+                .iter()
+                .all(|(_, leader, isr)| *leader > 0 && isr.split(',').count() == 3)
+    });
+}
+
+fn idempotent_producer(cluster: &Cluster) -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap(cluster))
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "20000")
+        .set("retry.backoff.ms", "50")
+        .set("topic.metadata.refresh.interval.ms", "500")
+        .create()
+        .expect("producer")
+}
+
+/// Reads partition `partition` from the beginning to its high watermark.
+fn read_partition(cluster: &Cluster, topic: &str, partition: i32) -> Vec<(i64, Vec<u8>)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap(cluster))
+        .set("group.id", "replication-test-reader")
+        .set("enable.auto.commit", "false")
+        .set("topic.metadata.refresh.interval.ms", "500")
+        .create()
+        .expect("consumer");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let high = loop {
+        match consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)) {
+            Ok((_, high)) => break high,
+            Err(e) => assert!(Instant::now() < deadline, "watermarks of {partition}: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, partition, Offset::Beginning)
+        .expect("assignment");
+    consumer.assign(&tpl).expect("assign");
+    let mut records = Vec::new();
+    while (records.len() as i64) < high {
+        assert!(
+            Instant::now() < deadline,
+            "partition {partition}: read {} of {high} records",
+            records.len()
+        );
+        match consumer.poll(Duration::from_millis(500)) {
+            Some(Ok(m)) => records.push((m.offset(), m.payload().unwrap_or_default().to_vec())),
+            Some(Err(e)) => eprintln!("partition {partition}: consume error (retrying): {e}"),
+            None => {}
+        }
+    }
+    records
+}
+
+type Acked = Vec<(i32, i64, Vec<u8>)>;
+
+/// Produces unique values to every partition until `stop`, returning the acknowledged
+/// records and the number of failed sends.
+fn produce_until(producer: FutureProducer, topic: String, stop: Arc<AtomicBool>) -> (Acked, usize) {
+    let mut pending = Vec::new();
+    let mut i = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let value = format!("v-{i:08}").into_bytes();
+        let record = FutureRecord::<[u8], [u8]>::to(&topic)
+            .payload(value.as_slice())
+            .partition((i % PARTITIONS as u64) as i32);
+        if let Ok(f) = producer.send_result(record) {
+            pending.push((value, f));
+        }
+        i += 1;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let mut acked = Vec::new();
+    let mut failed = 0;
+    block_on(async {
+        for (value, f) in pending {
+            match f.await {
+                Ok(Ok(d)) => acked.push((d.partition, d.offset, value)),
+                _ => failed += 1,
+            }
+        }
+    });
+    (acked, failed)
+}
+
+/// Every acknowledged record is read back at its offset; no value appears twice; offsets
+/// are dense and increasing.
+fn check_history(
+    cluster: &Cluster,
+    topic: &str,
+    acked: &Acked,
+) -> BTreeMap<i32, Vec<(i64, Vec<u8>)>> {
+    let mut logs = BTreeMap::new();
+    let mut seen = HashSet::new();
+    for partition in 0..PARTITIONS {
+        let log = read_partition(cluster, topic, partition);
+        for (i, (offset, value)) in log.iter().enumerate() {
+            assert_eq!(
+                *offset, i as i64,
+                "partition {partition}: offsets must be dense"
+            );
+            assert!(
+                seen.insert(value.clone()),
+                "value {} read twice",
+                String::from_utf8_lossy(value)
+            );
+        }
+        logs.insert(partition, log);
+    }
+    let stored: HashMap<(i32, i64), &Vec<u8>> = logs
+        .iter()
+        .flat_map(|(p, log)| log.iter().map(move |(o, v)| ((*p, *o), v)))
+        .collect();
+    for (partition, offset, value) in acked {
+        match stored.get(&(*partition, *offset)) {
+            Some(v) if *v == value => {}
+            Some(v) => panic!(
+                "{partition}@{offset}: acknowledged {} but read {}",
+                String::from_utf8_lossy(value),
+                String::from_utf8_lossy(v)
+            ),
+            None => panic!(
+                "{partition}@{offset}: acknowledged {} is lost",
+                String::from_utf8_lossy(value)
+            ),
+        }
+    }
+    logs
+}
+
+fn leader_of(cluster: &Cluster, via: i32, topic: &str, partition: i32) -> i32 {
+    leaders(&describe(cluster.node(via), topic))
+        .into_iter()
+        .find(|(p, _, _)| *p == partition)
+        .map(|(_, leader, _)| leader)
+        .unwrap_or(-1)
+}
+
+#[test]
+fn acked_writes_survive_kill9_of_partition_leaders_under_load() {
+    let mut cluster = Cluster::start();
+    let topic = unique_topic("replicated");
+    create_replicated_topic(&cluster, &topic);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = {
+        let (producer, topic, stop) = (idempotent_producer(&cluster), topic.clone(), stop.clone());
+        std::thread::spawn(move || produce_until(producer, topic, stop))
+    };
+    // Kill the leader of each partition in turn (one node down at a time), then bring it back
+    // and wait until it is in sync again. Nodes are spawned from this thread (PDEATHSIG).
+    for round in 0..PARTITIONS {
+        std::thread::sleep(Duration::from_millis(700));
+        let alive = if round == 0 { 1 } else { round };
+        let victim = leader_of(&cluster, alive, &topic, round);
+        assert!(victim > 0, "partition {round} has no leader");
+        cluster.node_mut(victim).kill9();
+        let survivor = (1..=3).find(|id| *id != victim).expect("a survivor");
+        eventually(&cluster, survivor, &topic, "a new leader", |rows| {
+            rows.len() == PARTITIONS as usize
+                && rows
+                    .iter()
+                    .all(|(_, leader, _)| *leader > 0 && *leader != victim)
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        cluster.node_mut(victim).restart();
+        wait_for_full_isr(&cluster, &topic);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let (acked, failed) = load.join().expect("producer thread");
+    eprintln!("{} acknowledged, {failed} failed", acked.len());
+    assert!(
+        acked.len() > 300,
+        "too few writes were acknowledged: {}",
+        acked.len()
+    );
+    let logs = check_history(&cluster, &topic, &acked);
+
+    // The followers hold the leader's log: kill the leader of partition 0 and read the same
+    // records from whichever follower takes over.
+    let victim = leader_of(&cluster, 1, &topic, 0);
+    cluster.node_mut(victim).kill9();
+    let survivor = (1..=3).find(|id| *id != victim).expect("a survivor");
+    eventually(&cluster, survivor, &topic, "a new leader of 0", |rows| {
+        rows.iter()
+            .any(|(p, leader, _)| *p == 0 && *leader > 0 && *leader != victim)
+    });
+    let again = read_partition(&cluster, &topic, 0);
+    assert_eq!(again, logs[&0], "the new leader serves the same log");
+}
+
+#[test]
+fn nothing_is_acknowledged_without_min_insync_replicas() {
+    let mut cluster = Cluster::start();
+    let topic = unique_topic("minority");
+    create_replicated_topic(&cluster, &topic);
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap(&cluster))
+        .set("acks", "all")
+        .set("message.timeout.ms", "3000")
+        .create()
+        .expect("producer");
+    let before = block_on(
+        producer.send(
+            FutureRecord::<[u8], [u8]>::to(&topic)
+                .payload(&b"with-quorum"[..])
+                .partition(0),
+            Duration::from_secs(10),
+        ),
+    );
+    assert!(before.is_ok(), "acks=all with three nodes: {before:?}");
+
+    // Keep node 1 (whichever it leads); kill the others.
+    cluster.node_mut(2).kill9();
+    cluster.node_mut(3).kill9();
+    let results: Vec<_> = (0..PARTITIONS)
+        .map(|p| {
+            block_on(
+                producer.send(
+                    FutureRecord::<[u8], [u8]>::to(&topic)
+                        .payload(&b"minority"[..])
+                        .partition(p),
+                    Duration::from_secs(10),
+                ),
+            )
+        })
+        .collect();
+    for (p, r) in results.iter().enumerate() {
+        assert!(
+            r.is_err(),
+            "partition {p}: a write was acknowledged by a minority: {r:?}"
+        );
+    }
+    drop(producer);
+    cluster.node_mut(2).restart();
+    cluster.node_mut(3).restart();
+    wait_for_full_isr(&cluster, &topic);
+    let log = read_partition(&cluster, &topic, 0);
+    assert_eq!(
+        log.first().map(|(_, v)| v.as_slice()),
+        Some(&b"with-quorum"[..])
+    );
+}
