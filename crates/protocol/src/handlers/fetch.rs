@@ -4,17 +4,27 @@
 //! tells clients to keep sending full fetch requests.
 
 use bytes::Bytes;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
+use std::collections::BTreeSet;
+
+use kafka_protocol::messages::fetch_response::{
+    FetchableTopicResponse, LeaderIdAndEpoch, NodeEndpoint, PartitionData,
+};
+use kafka_protocol::messages::BrokerId;
 use kafka_protocol::messages::{FetchRequest, FetchResponse};
 use kafka_protocol::ResponseError;
 use strata_broker::FetchPartition;
 
-use super::topic_name;
-use crate::dispatch::Dispatcher;
+use super::{leader_hint, topic_name};
+use crate::dispatch::{Dispatcher, RequestContext};
 use crate::errors::KafkaError;
 
 /// Handles Fetch.
-pub async fn handle(d: &Dispatcher, req: FetchRequest, version: i16) -> FetchResponse {
+pub async fn handle(
+    d: &Dispatcher,
+    ctx: &RequestContext<'_>,
+    req: FetchRequest,
+    version: i16,
+) -> FetchResponse {
     if req.session_id != 0 {
         // We never hand out session ids, so any non-zero id is unknown to us.
         return FetchResponse::default()
@@ -55,6 +65,7 @@ pub async fn handle(d: &Dispatcher, req: FetchRequest, version: i16) -> FetchRes
         .await
         .into_iter();
     let mut responses = Vec::with_capacity(req.topics.len());
+    let mut hinted = BTreeSet::new();
     for (topic, (name, slots)) in req.topics.iter().zip(shape) {
         let mut partitions = Vec::with_capacity(slots.len());
         for (p, slot) in topic.partitions.iter().zip(slots) {
@@ -80,12 +91,31 @@ pub async fn handle(d: &Dispatcher, req: FetchRequest, version: i16) -> FetchRes
                     .with_last_stable_offset(data.last_stable_offset)
                     .with_log_start_offset(data.log_start_offset)
                     .with_records(Some(data.records)),
-                Err(error) => base
-                    .with_error_code(error.code())
-                    .with_high_watermark(-1)
-                    .with_last_stable_offset(-1)
-                    .with_log_start_offset(-1)
-                    .with_records(Some(Bytes::new())),
+                Err(error) => {
+                    let mut data = base
+                        .with_error_code(error.code())
+                        .with_high_watermark(-1)
+                        .with_last_stable_offset(-1)
+                        .with_log_start_offset(-1)
+                        .with_records(Some(Bytes::new()));
+                    // KIP-951 (v12+): point the consumer at the new leader.
+                    let hint = (version >= 12 && leader_hint::wants_hint(error.code()))
+                        .then(|| {
+                            leader_hint::current_leader(
+                                &image,
+                                name.as_deref().unwrap_or_default(),
+                                p.partition,
+                            )
+                        })
+                        .flatten();
+                    if let Some((leader, epoch)) = hint {
+                        data.current_leader = LeaderIdAndEpoch::default()
+                            .with_leader_id(BrokerId(leader))
+                            .with_leader_epoch(epoch);
+                        hinted.insert(leader);
+                    }
+                    data
+                }
             });
         }
         responses.push(
@@ -95,7 +125,22 @@ pub async fn handle(d: &Dispatcher, req: FetchRequest, version: i16) -> FetchRes
                 .with_partitions(partitions),
         );
     }
+    let node_endpoints = if version >= 16 {
+        leader_hint::endpoints(&image, ctx.listener, &hinted)
+            .into_iter()
+            .map(|b| {
+                NodeEndpoint::default()
+                    .with_node_id(b.node_id)
+                    .with_host(b.host)
+                    .with_port(b.port)
+                    .with_rack(b.rack)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     FetchResponse::default()
         .with_session_id(0)
         .with_responses(responses)
+        .with_node_endpoints(node_endpoints)
 }

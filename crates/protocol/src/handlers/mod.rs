@@ -5,6 +5,7 @@ pub mod api_versions;
 pub mod cluster;
 pub mod configs;
 pub mod fetch;
+mod leader_hint;
 pub mod metadata;
 pub mod offsets;
 pub mod produce;
@@ -38,7 +39,7 @@ pub async fn handle(
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::handle()),
         RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(d, ctx, req).await),
         RequestKind::Produce(req) => {
-            return match produce::handle(d, req, v).await {
+            return match produce::handle(d, ctx, req, v).await {
                 produce::ProduceOutcome::Respond(r) => {
                     HandlerOutcome::Respond(ResponseKind::Produce(r))
                 }
@@ -46,7 +47,7 @@ pub async fn handle(
                 produce::ProduceOutcome::Close(reason) => HandlerOutcome::Close(reason),
             }
         }
-        RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(d, req, v).await),
+        RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(d, ctx, req, v).await),
         RequestKind::ListOffsets(req) => {
             ResponseKind::ListOffsets(offsets::list_offsets(d, req, v))
         }

@@ -1,14 +1,19 @@
 //! Produce: append record batches to partition leaders.
 
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use std::collections::BTreeSet;
+
+use kafka_protocol::messages::produce_response::{
+    LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
+};
+use kafka_protocol::messages::BrokerId;
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
 use strata_metadata::topic::is_internal;
 
-use super::topic_name;
-use crate::dispatch::Dispatcher;
+use super::{leader_hint, topic_name};
+use crate::dispatch::{Dispatcher, RequestContext};
 use crate::errors::KafkaError;
 
 /// What a produce request leads to.
@@ -42,7 +47,12 @@ fn batch_count(records: &[u8]) -> usize {
 
 /// Handles Produce: appends every partition's batch, then (acks=all) waits for each to be
 /// committed, all within the request's `timeout_ms`.
-pub async fn handle(d: &Dispatcher, req: ProduceRequest, version: i16) -> ProduceOutcome {
+pub async fn handle(
+    d: &Dispatcher,
+    ctx: &RequestContext<'_>,
+    req: ProduceRequest,
+    version: i16,
+) -> ProduceOutcome {
     let broker = d.broker();
     let image = broker.image();
     let acks = req.acks;
@@ -124,15 +134,14 @@ pub async fn handle(d: &Dispatcher, req: ProduceRequest, version: i16) -> Produc
                 }
                 other => other.map(|(info, _)| info),
             };
-            let p_index = index;
-            let response = PartitionProduceResponse::default().with_index(p_index);
+            let response = PartitionProduceResponse::default().with_index(index);
             partitions.push(match result {
                 Ok(info) => response
                     .with_base_offset(info.base_offset)
                     .with_log_append_time_ms(info.log_append_time_ms)
                     .with_log_start_offset(info.log_start_offset),
                 Err(error) => {
-                    tracing::debug!(topic = %name, partition = p_index, error = %error.message, "produce failed");
+                    tracing::debug!(topic = %name, partition = index, error = %error.message, "produce failed");
                     response
                         .with_error_code(error.code())
                         .with_error_message(error.message())
@@ -164,7 +173,41 @@ pub async fn handle(d: &Dispatcher, req: ProduceRequest, version: i16) -> Produc
             None => ProduceOutcome::Silent,
         };
     }
-    ProduceOutcome::Respond(ProduceResponse::default().with_responses(responses))
+    // KIP-951 (v10+): point clients at the new leader.
+    let mut hinted = BTreeSet::new();
+    if version >= 10 {
+        let image = broker.image();
+        for topic in &mut responses {
+            for p in &mut topic.partition_responses {
+                if !leader_hint::wants_hint(p.error_code) {
+                    continue;
+                }
+                if let Some((leader, epoch)) =
+                    leader_hint::current_leader(&image, topic.name.0.as_str(), p.index)
+                {
+                    p.current_leader = LeaderIdAndEpoch::default()
+                        .with_leader_id(BrokerId(leader))
+                        .with_leader_epoch(epoch);
+                    hinted.insert(leader);
+                }
+            }
+        }
+    }
+    let node_endpoints = leader_hint::endpoints(&broker.image(), ctx.listener, &hinted)
+        .into_iter()
+        .map(|b| {
+            NodeEndpoint::default()
+                .with_node_id(b.node_id)
+                .with_host(b.host)
+                .with_port(b.port)
+                .with_rack(b.rack)
+        })
+        .collect();
+    ProduceOutcome::Respond(
+        ProduceResponse::default()
+            .with_responses(responses)
+            .with_node_endpoints(node_endpoints),
+    )
 }
 
 #[cfg(test)]
