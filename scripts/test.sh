@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI): set-up, debug build of the binaries, the Rust
 # workspace tests (unit + strata-tests integration tests driving real strata processes with
-# rdkafka), then the Python, kcat and Java client suites against real strata processes.
+# rdkafka), then the Python, kcat and Java client suites against real strata processes, the
+# process-level chaos suite (tests/chaos) and the Docker compose cluster test.
 # Every stage runs even if an earlier one failed (except set-up and the build, which the rest
 # need); the script prints a summary and exits non-zero on any failure.
 #
 # Environment: STRATA_SKIP="build rust" skips stages by name (setup, build, rust, python,
-# kcat, java), e.g. to rerun the client suites against an existing STRATA_BIN.
+# kcat, java, chaos, compose), e.g. to rerun the client suites against an existing STRATA_BIN.
 set -uo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
@@ -64,5 +65,6 @@ fi
 stage python "$SUITE_TIMEOUT_S" bash tests/python/run.sh
 stage kcat "$SUITE_TIMEOUT_S" bash tests/kcat/test_kcat.sh
 stage java "$SUITE_TIMEOUT_S" bash tests/java/run.sh
+stage chaos "$SUITE_TIMEOUT_S" bash tests/chaos/run.sh
 stage compose 1800 bash tests/compose/test_compose.sh
 summary

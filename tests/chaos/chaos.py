@@ -35,7 +35,7 @@ Run it with tests/chaos/run.sh (it picks <repo>/.venv/bin/python). The binary is
 $STRATA_BIN, else <repo>/target/debug/strata. Environment:
 
   STRATA_CHAOS_SEED       RNG seed (printed on every run; set it to replay a schedule)
-  STRATA_CHAOS_ROUNDS     rounds of each fault kind (default 3)
+  STRATA_CHAOS_ROUNDS     rounds of each fault kind (default 4)
   STRATA_CHAOS_FAULTS     comma-separated fault kinds to use (default: all five)
   STRATA_CHAOS_RF         replication factor (default 3); min.insync.replicas = min(2, RF)
   STRATA_CHAOS_RATE       records per second, all producers together (default 200)
@@ -51,6 +51,7 @@ leads a partition or the quorum at that moment is still the cluster's choice.
 import atexit
 import json
 import logging
+import math
 import os
 import random
 import shutil
@@ -95,6 +96,9 @@ READ_TIMEOUT_S = 120
 MESSAGE_TIMEOUT_MS = 30_000
 REQUEST_TIMEOUT_MS = 5_000  # a SIGSTOPped leader must not hold requests for the default 30 s
 LINGER_MS = 5
+# librdkafka backs off up to 10 s between reconnects to a dead broker; a restarted node would
+# then sit unused for seconds and the timings would measure the client, not the cluster.
+RECONNECT_BACKOFF_MAX_MS = 1_000
 FLUSH_SLACK_S = 15
 
 # An ack that arrives this soon after the second kill of kill-two may have left a node before
@@ -130,7 +134,7 @@ class Settings:
             env.get("CARGO_TARGET_DIR", os.path.join(REPO_ROOT, "target")), "debug", "strata")
         return Settings(
             seed=int(env.get("STRATA_CHAOS_SEED") or random.SystemRandom().randrange(1, 2**31)),
-            rounds=int(env.get("STRATA_CHAOS_ROUNDS", "3")),
+            rounds=int(env.get("STRATA_CHAOS_ROUNDS", "4")),
             faults=faults,
             replication_factor=rf,
             min_insync=min(2, rf),
@@ -294,11 +298,27 @@ class Node:
         self.paused = False
 
     def tail(self, lines=40):
+        """The last lines of the log, reading only its end (a looping node writes megabytes)."""
         try:
-            with open(self.log_path, errors="replace") as f:
-                return "".join(f.readlines()[-lines:])
+            with open(self.log_path, "rb") as f:
+                f.seek(max(0, os.path.getsize(self.log_path) - 64 * 1024))
+                return "".join(f.read().decode(errors="replace").splitlines(True)[-lines:])
         except OSError:
             return ""
+
+    def log_stats(self):
+        """(lines, WARN lines, ERROR lines) over all incarnations: a quick sign of a node that
+        loops or complains."""
+        lines = warns = errors = 0
+        try:
+            with open(self.log_path, "rb") as f:
+                for line in f:
+                    lines += 1
+                    warns += b" WARN " in line
+                    errors += b" ERROR " in line
+        except OSError:
+            pass
+        return lines, warns, errors
 
 
 @dataclass
@@ -503,6 +523,7 @@ class ProducerWorker(threading.Thread):
             "linger.ms": LINGER_MS,
             "message.timeout.ms": MESSAGE_TIMEOUT_MS,
             "request.timeout.ms": REQUEST_TIMEOUT_MS,
+            "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
             "logger": logger,
             "error_cb": self._on_error,
         }
@@ -510,19 +531,19 @@ class ProducerWorker(threading.Thread):
         self.acked = self.failed = 0  # running counts for progress lines
         self.fatal_errors = []
         self._fatal = None
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self.unflushed = 0
 
     def stop(self):
-        self._stop.set()
+        self._stopping.set()
 
     def run(self):
         producer = Producer(self.config)
         due = time.monotonic()
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             if self._fatal is not None:
                 producer = self._replace(producer)
-            while due <= time.monotonic() and not self._stop.is_set():
+            while due <= time.monotonic() and not self._stopping.is_set():
                 self._send(producer)
                 due += self.interval
             # After a stall (a GIL-heavy moment, a full queue) skip the backlog, not burst it.
@@ -814,6 +835,7 @@ def read_back(bootstrap, topic, partitions, logger):
         "enable.auto.commit": False,
         "isolation.level": "read_uncommitted",  # everything up to the high watermark
         "enable.partition.eof": True,
+        "reconnect.backoff.max.ms": RECONNECT_BACKOFF_MAX_MS,
         "logger": logger,
     })
     reads, errors = [], []
@@ -939,22 +961,24 @@ def run_checks(history, reads):
 # ---------------------------------------------------------------------------------- metrics
 
 
-def first_ack_after(history, partition, t):
-    """Ack time of the first record acked on `partition` after time t, or None."""
-    times = [r.done_at for r in history if r.acked and r.acked_partition == partition and r.done_at > t]
-    return min(times) if times else None
+def longest_ack_gap(history, partition, start, end):
+    """The longest stretch without an ack on `partition` that overlaps [start, end]: the
+    time the partition took no writes because of the fault. (Not "fault -> next ack": an
+    ack already in flight when the fault hits would make that look instant.) None if the
+    partition saw no ack after `start` at all."""
+    times = sorted(r.done_at for r in history if r.acked and r.acked_partition == partition)
+    if not times or times[-1] <= start:
+        return None
+    gaps = [b - a for a, b in zip(times, times[1:]) if b >= start and a <= end]
+    return max(gaps, default=0.0)
 
 
 def unavailability(fault, history):
-    """Seconds from the fault to the first later ack on each partition the victim led; the
-    slowest partition counts. None if some partition never saw an ack again."""
-    waits = []
-    for p in fault.partitions:
-        t = first_ack_after(history, p, fault.started_at)
-        if t is None:
-            return None
-        waits.append(t - fault.started_at)
-    return max(waits) if waits else None
+    """The longest ack gap among the partitions the victims led (see longest_ack_gap);
+    math.inf if one of them never took a write again. Only for faults whose victims led some
+    partition."""
+    gaps = [longest_ack_gap(history, p, fault.started_at, fault.ended_at) for p in fault.partitions]
+    return math.inf if None in gaps else max(gaps)
 
 
 def acked_during_minority(faults, history):
@@ -962,11 +986,23 @@ def acked_during_minority(faults, history):
     return [r for r in history if r.acked and any(a <= r.done_at <= b for a, b in windows)]
 
 
-def spread(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    return f"median {statistics.median(values):.2f} s, max {max(values):.2f} s (n={len(values)})"
+def spread(values, why_missing=""):
+    """"median, max (n of total)" over the measured values; None = not measured (why_missing
+    says why), math.inf = never happened."""
+    values = list(values)
+    measured = [v for v in values if v is not None]
+    if not measured:
+        return f"- (0 of {len(values)}{'; ' + why_missing if why_missing else ''})"
+    finite = [v for v in measured if v != math.inf]
+    text = (f"median {statistics.median(measured):.2f} s, max {max(finite, default=math.inf):.2f} s"
+            if finite else "never")
+    never = len(measured) - len(finite)
+    notes = [f"{len(measured)} of {len(values)}"]
+    if never:
+        notes.append(f"{never} never recovered")
+    if len(measured) < len(values) and why_missing:
+        notes.append(why_missing)
+    return f"{text} ({'; '.join(notes)})"
 
 
 # ---------------------------------------------------------------------------------- summary
@@ -995,13 +1031,20 @@ def print_summary(settings, faults, skipped, history, reads, high, read_errors, 
         print(f"read error      {e}")
     if fatal_errors:
         print(f"producer fatal  {len(fatal_errors)}: {', '.join(examples_of(fatal_errors, 3))}")
-    print("timings         (fault -> first later ack on every partition the victim led)")
+    print("timings         unavailable = longest gap between acks on a partition a victim led")
     for kind in settings.faults:
         of_kind = [f for f in faults if f.kind == kind and f.victims]
         if of_kind:
-            print(f"  {kind:<15} unavailable {spread(unavailability(f, history) for f in of_kind)}")
-    print(f"  {'leader failover':<15} {spread(f.failover_s for f in faults)}  (another live node leads the partition)")
-    print(f"  {'controller':<15} {spread(f.election_s for f in faults)}  (another node is the active controller)")
+            gaps = (unavailability(f, history) if f.partitions else None for f in of_kind)
+            print(f"  {kind:<15} unavailable {spread(gaps, 'the others led no partition')}")
+    leader_faults = [f for f in faults if f.kind in ("kill-leader", "pause-leader") and f.victims]
+    if leader_faults:
+        print(f"  {'leader failover':<15} {spread((f.failover_s for f in leader_faults), 'the victim was back first')}"
+              "  (fault -> another live node leads the chosen partition)")
+    controller_faults = [f for f in faults if f.kind == "kill-controller" and f.victims]
+    if controller_faults:
+        print(f"  {'controller':<15} {spread(f.election_s for f in controller_faults)}"
+              "  (kill -> another node is the active controller)")
     print(f"  {'node start':<15} {spread(cluster.ready_times)}  (spawn -> ready line + port accepts)")
     if settings.min_insync >= 2:
         minority = acked_during_minority(faults, history)
@@ -1011,6 +1054,9 @@ def print_summary(settings, faults, skipped, history, reads, high, read_errors, 
     notes = [f"round {f.round} {f.kind}: {n}" for f in faults for n in f.notes]
     for n in notes:
         print(f"note            {n}")
+    for n in cluster.nodes.values():
+        lines, warns, errors = n.log_stats()
+        print(f"node {n.id} log      {lines} lines, {warns} WARN, {errors} ERROR ({n.log_path})")
     print("checks          " + ", ".join(f"{c.name} {c.anomalies}" for c in checks))
     for c in checks:
         for e in c.examples:

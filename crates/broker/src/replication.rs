@@ -33,6 +33,10 @@ use crate::partition::{FollowerProgress, LeaderProgress, Partition, PartitionSta
 /// ISR. Dead or paused followers leave much sooner, when the controller fences them.
 pub const DEFAULT_REPLICA_LAG_TIME_MAX_MS: u64 = 30_000;
 
+/// How long an AlterPartition may wait for the controller before the leader gives up on it
+/// (and retries on a later fetch or lag check).
+pub const ALTER_PARTITION_TIMEOUT_MS: u64 = 5_000;
+
 /// One partition of a follower's fetch.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplicaFetchPartition {
@@ -427,7 +431,19 @@ impl Broker {
         let controller = self.controller.clone();
         let partition = partition.clone();
         tokio::spawn(async move {
-            if let Err(error) = controller.alter_partition(request.clone()).await {
+            // Bounded: a change stuck on an unreachable controller must not block every later
+            // ISR change of the partition.
+            let outcome = tokio::time::timeout(
+                Duration::from_millis(ALTER_PARTITION_TIMEOUT_MS),
+                controller.alter_partition(request.clone()),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(strata_controller::ControllerError::Internal(format!(
+                    "no answer from the controller within {ALTER_PARTITION_TIMEOUT_MS} ms"
+                )))
+            });
+            if let Err(error) = outcome {
                 tracing::info!(topic = %partition.topic, partition = partition.index, isr = ?request.new_isr, %error, "ISR change refused");
                 let mut progress = partition.progress();
                 if progress
