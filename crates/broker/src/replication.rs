@@ -276,7 +276,8 @@ impl Broker {
             let (epoch, end) = log
                 .end_offset_for_epoch(request.last_fetched_epoch)
                 .unwrap_or((-1, -1));
-            if epoch != request.last_fetched_epoch || end < request.fetch_offset {
+            // Kafka's rule: diverged when the leader's epoch there is older, or ends before.
+            if epoch < request.last_fetched_epoch || end < request.fetch_offset {
                 result.diverging_epoch = Some((epoch, end));
                 return result;
             }

@@ -854,6 +854,12 @@ impl PartitionLog {
     pub fn truncate_to(&mut self, offset: i64) -> Result<(), StorageError> {
         self.ensure_open()?;
         if offset >= self.log_end_offset {
+            // Nothing to drop, but an epoch this replica started as leader without appending
+            // anything may sit at the log end and conflict with the new leader's: drop it, as
+            // Kafka does, or the follower would report it forever and never stop diverging.
+            if self.epochs.truncate_from_end(self.log_end_offset) {
+                self.epochs.save()?;
+            }
             return Ok(());
         }
         let offset = offset.max(0);

@@ -109,3 +109,16 @@ fn truncation_then_refetch_and_starting_over() {
         (100, 100)
     );
 }
+
+#[test]
+fn an_empty_epoch_at_the_log_end_is_dropped_by_a_no_op_truncation() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(tmp.path().join("t-0"), LogConfig::default()).unwrap();
+    log.append(batch(2, 10, NOW), 1, NOW).unwrap();
+    // Became leader of epoch 3 and appended nothing before losing leadership.
+    log.assign_leader_epoch(3).unwrap();
+    assert_eq!(log.latest_epoch(), Some(3));
+    log.truncate_to(log.log_end_offset()).unwrap();
+    assert_eq!(log.latest_epoch(), Some(1), "the empty epoch is gone");
+    assert_eq!(log.log_end_offset(), 2);
+}
