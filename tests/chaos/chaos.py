@@ -38,11 +38,15 @@ $STRATA_BIN, else <repo>/target/debug/strata. Environment:
   STRATA_CHAOS_ROUNDS     rounds of each fault kind (default 4)
   STRATA_CHAOS_FAULTS     comma-separated fault kinds to use (default: all five)
   STRATA_CHAOS_RF         replication factor (default 3); min.insync.replicas = min(2, RF)
+  STRATA_CHAOS_PARTITIONS partitions of the topic (default 6)
   STRATA_CHAOS_RATE       records per second, all producers together (default 200)
   STRATA_CHAOS_PRODUCERS  number of producers (default 2)
   STRATA_CHAOS_BUDGET_S   no new fault starts after this many seconds of faults (default 210)
   STRATA_KEEP_DATA=1      keep the run directory: node data and logs, clients.log,
                           history.jsonl (one line per send) and read.jsonl (the read-back)
+
+The checkers have unit tests on made-up histories: `<repo>/.venv/bin/python -m pytest
+tests/chaos` (no cluster needed).
 
 The seed fixes the schedule (fault order, which partition or nodes, every wait); which node
 leads a partition or the quorum at that moment is still the cluster's choice.
@@ -373,6 +377,13 @@ class Cluster:
         for i in ids:
             self.ready_times.append(self.nodes[i].wait_ready())
 
+    def restart_crashed(self):
+        """Starts the nodes that are down; returns [(id, exit code)] of them."""
+        crashed = [(n.id, n.proc.returncode if n.proc else None) for n in self.nodes.values() if not n.alive]
+        if crashed:
+            self.start([i for i, _ in crashed])
+        return crashed
+
     def kill_all(self):
         for n in self.nodes.values():
             n.kill()
@@ -397,8 +408,9 @@ class Cluster:
                 n.kill()
         return stuck
 
-    def tool(self, node, *args):
-        return subprocess.run([self.binary, *args[:1], "--bootstrap-server", node.bootstrap, *args[1:]],
+    def tool(self, node, command, *args):
+        """`strata <command> --bootstrap-server <node> <args>` (kafka-topics, kafka-metadata-quorum)."""
+        return subprocess.run([self.binary, command, "--bootstrap-server", node.bootstrap, *args],
                               capture_output=True, text=True, timeout=TOOL_TIMEOUT_S)
 
     def _ask(self, *args, nodes=None):
@@ -712,16 +724,13 @@ class Chaos:
             return state is not None and state.leader not in (-1, victim) and state.leader in {n.id for n in survivors}
         return moved
 
-    def _restart(self, ids):
-        self.cluster.start(ids)
-
     def _recover(self, fault):
         """Waits until every node is up and ready and every partition led again; then, with
         replicas to wait for, until every ISR is complete (a note if not: an incomplete ISR
         is unavailability, not loss)."""
-        down = [n.id for n in self.cluster.nodes.values() if not n.alive]
-        if down:
-            self._restart(down)
+        # Every victim has been restarted by now: a node that is down crashed on its own.
+        crashed = self.cluster.restart_crashed()
+        fault.notes += [f"node {i} had exited by itself (exit code {rc}); restarted" for i, rc in crashed]
         if not self.cluster.wait_leaders(TOPIC, self.settings.partitions):
             fault.notes.append(f"some partition had no live leader {LEADERS_TIMEOUT_S} s after recovery began")
         if self.settings.replication_factor > 1 and not self.cluster.wait_full_isr(TOPIC):
@@ -741,7 +750,7 @@ class Chaos:
         self.cluster.nodes[victim].kill()
         survivors = self.cluster.reachable()
         fault.failover_s = self._watch(down_s, self._leader_moved(partition, victim, survivors))
-        self._restart([victim])
+        self.cluster.start([victim])
         return fault
 
     def kill_controller(self, round_no):
@@ -761,7 +770,7 @@ class Chaos:
         fault.election_s = self._watch(down_s, elected, ELECTION_TIMEOUT_S)
         if fault.election_s is None:
             fault.notes.append(f"no new controller within {down_s + ELECTION_TIMEOUT_S:.1f} s of the kill")
-        self._restart([victim])
+        self.cluster.start([victim])
         return fault
 
     def pause_leader(self, round_no):
@@ -790,7 +799,7 @@ class Chaos:
         alone_from = now()
         time.sleep(down_s)
         fault.minority = (alone_from, now())
-        self._restart(victims)
+        self.cluster.start(victims)
         return fault
 
     def restart_all(self, round_no):
@@ -799,7 +808,7 @@ class Chaos:
         stuck = self.cluster.stop_all()
         if stuck:
             fault.notes.append(f"node(s) {stuck} did not exit within {STOP_TIMEOUT_S} s of SIGTERM (killed)")
-        self._restart(NODE_IDS)
+        self.cluster.start(NODE_IDS)
         return fault
 
     def _no_target(self, kind, round_no, why):
@@ -1037,8 +1046,9 @@ def print_summary(settings, faults, skipped, history, reads, high, read_errors, 
         if of_kind:
             gaps = (unavailability(f, history) if f.partitions else None for f in of_kind)
             print(f"  {kind:<15} unavailable {spread(gaps, 'the others led no partition')}")
+    # With RF 1 a partition has no other replica to move to: no failover to time.
     leader_faults = [f for f in faults if f.kind in ("kill-leader", "pause-leader") and f.victims]
-    if leader_faults:
+    if leader_faults and settings.replication_factor > 1:
         print(f"  {'leader failover':<15} {spread((f.failover_s for f in leader_faults), 'the victim was back first')}"
               "  (fault -> another live node leads the chosen partition)")
     controller_faults = [f for f in faults if f.kind == "kill-controller" and f.victims]
@@ -1106,9 +1116,8 @@ class RunDir:
 def settle(cluster, settings):
     """After the faults: every node up, every partition led and (with replicas) every ISR
     complete, so the read sees the final log."""
-    down = [n.id for n in cluster.nodes.values() if not n.alive]
-    if down:
-        cluster.start(down)
+    for node_id, code in cluster.restart_crashed():
+        say(f"warning: node {node_id} had exited by itself (exit code {code}); restarted it")
     if not cluster.wait_leaders(TOPIC, settings.partitions):
         say("warning: some partition still has no live leader; reading anyway")
     if settings.replication_factor > 1 and not cluster.wait_full_isr(TOPIC):
@@ -1135,12 +1144,11 @@ def run(settings, run_dir):
     workload = Workload(settings, cluster.bootstrap, TOPIC, logger)
     workload.start()
     chaos = Chaos(settings, cluster, rng)
-    try:
-        chaos.run(workload)
-    finally:
-        # Recovery after the last fault happens inside chaos.run; stopping flushes what's left.
-        say(f"faults over; stopping the producers and flushing ({workload.progress()})")
-        workload.stop()
+    # No try/finally: an interrupted run (SIGTERM, Ctrl-C, harness error) must not sit in a
+    # flush for up to message.timeout.ms; the producer threads are daemons and die with it.
+    chaos.run(workload)
+    say(f"faults over; stopping the producers and flushing ({workload.progress()})")
+    workload.stop()
     say(f"producers done ({workload.progress()}); letting the cluster settle")
     settle(cluster, settings)
     say("reading every partition back")

@@ -10,10 +10,9 @@ mod common;
 
 use common::cluster::*;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use strata_tests::{free_port, strata_bin, StrataNode};
+use strata_tests::{free_port, StrataNode};
 
 #[test]
 fn three_node_cluster_survives_node_loss() {

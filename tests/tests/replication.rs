@@ -279,6 +279,7 @@ fn nothing_is_acknowledged_without_min_insync_replicas() {
                     Duration::from_secs(10),
                 ),
             )
+            .map_err(|(e, _)| e)
         })
         .collect();
     for (p, r) in results.iter().enumerate() {

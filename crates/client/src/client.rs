@@ -13,8 +13,9 @@ use kafka_protocol::messages::{
     metadata_request::MetadataRequestTopic,
     produce_request::{PartitionProduceData, TopicProduceData},
     ApiKey, BrokerId, CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest,
-    DescribeClusterRequest, DescribeConfigsRequest, DescribeTopicPartitionsRequest, FetchRequest,
-    InitProducerIdRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest, TopicName,
+    DescribeClusterRequest, DescribeConfigsRequest, DescribeTopicPartitionsRequest,
+    ElectLeadersRequest, FetchRequest, InitProducerIdRequest, ListOffsetsRequest, MetadataRequest,
+    ProduceRequest, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -448,6 +449,55 @@ impl Client {
                 (s.topic, r)
             })
             .collect())
+    }
+
+    /// ElectLeaders: `election_type` 0 = preferred, 1 = unclean; `partitions` = `None` for
+    /// every partition. Returns ((topic, partition), result) as the broker reported them.
+    pub async fn elect_leaders(
+        &mut self,
+        election_type: i8,
+        partitions: Option<Vec<(String, i32)>>,
+    ) -> Result<Vec<((String, i32), Result<()>)>> {
+        use kafka_protocol::messages::elect_leaders_request::TopicPartitions;
+        let mut req = ElectLeadersRequest::default();
+        req.election_type = election_type;
+        req.timeout_ms = ADMIN_TIMEOUT_MS;
+        req.topic_partitions = partitions.map(|parts| {
+            let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+            for (topic, partition) in parts {
+                by_topic.entry(topic).or_default().push(partition);
+            }
+            by_topic
+                .into_iter()
+                .map(|(topic, partitions)| {
+                    let mut t = TopicPartitions::default();
+                    t.topic = topic_name(&topic);
+                    t.partitions = partitions;
+                    t
+                })
+                .collect()
+        });
+        let resp = self.send_admin(&req).await?;
+        if resp.error_code != 0 {
+            return Err(ClientError::kafka(resp.error_code, None, "ElectLeaders"));
+        }
+        let mut results = Vec::new();
+        for topic in &resp.replica_election_results {
+            let name = topic.topic.0.as_str().to_string();
+            for p in &topic.partition_result {
+                let result = if p.error_code == 0 {
+                    Ok(())
+                } else {
+                    Err(ClientError::kafka(
+                        p.error_code,
+                        p.error_message.as_ref().map(|m| m.as_str()),
+                        format!("ElectLeaders {name}-{}", p.partition_id),
+                    ))
+                };
+                results.push(((name.clone(), p.partition_id), result));
+            }
+        }
+        Ok(results)
     }
 
     /// Sends an admin request to the controller (or any broker), retrying once on NOT_CONTROLLER
@@ -964,6 +1014,12 @@ impl AdminResponse for kafka_protocol::messages::CreatePartitionsResponse {
         self.results
             .iter()
             .any(|t| t.error_code == codes::NOT_CONTROLLER)
+    }
+}
+
+impl AdminResponse for kafka_protocol::messages::ElectLeadersResponse {
+    fn has_not_controller(&self) -> bool {
+        self.error_code == codes::NOT_CONTROLLER
     }
 }
 

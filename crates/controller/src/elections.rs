@@ -1,12 +1,14 @@
 //! Partition leadership when brokers come and go: fencing a broker moves its leaderships to
 //! the first live member of each ISR (with a leader-epoch bump, applied by the image) and
 //! takes it out of the ISRs; a returning broker leads partitions that went offline with it;
-//! partition leaders change ISRs through [`alter_partition`].
+//! partition leaders change ISRs through [`alter_partition`]; operators (ElectLeaders) and the
+//! leader balancer (`auto.leader.rebalance.enable`) move leaderships with [`elect_leaders`].
 //!
 //! Pure functions of the image, like [`crate::decide`], so they replay deterministically.
 
 use strata_metadata::records::PartitionChangeRecord;
 
+use crate::requests::{ElectionTarget, ElectionType};
 use crate::ControllerError;
 use strata_metadata::{MetadataImage, MetadataRecord};
 
@@ -200,6 +202,124 @@ pub fn alter_partition(
     );
     Ok(records)
 }
+
+/// The result of one partition's election.
+pub type ElectionResult = (ElectionTarget, Result<(), ControllerError>);
+
+/// Kafka's ElectLeaders, decided against the image: the per-partition results and the records
+/// that commit the new leaders.
+///
+/// - Preferred: the first replica becomes leader when it is live and in the ISR
+///   (ELECTION_NOT_NEEDED when it already leads, PREFERRED_LEADER_NOT_AVAILABLE otherwise).
+/// - Unclean: a partition without a leader gets a live ISR member, or else any live replica
+///   (which becomes the whole ISR); ELECTION_NOT_NEEDED when it has a leader,
+///   ELIGIBLE_LEADERS_NOT_AVAILABLE when no replica is live.
+///
+/// With `targets` = `None` every partition is tried and, as in Kafka, partitions that needed
+/// no election are left out of the results.
+pub fn elect_leaders(
+    image: &MetadataImage,
+    election: ElectionType,
+    targets: Option<&[ElectionTarget]>,
+) -> (Vec<ElectionResult>, Vec<MetadataRecord>) {
+    let mut records = Vec::new();
+    let mut results = Vec::new();
+    match targets {
+        Some(targets) => {
+            for target in targets {
+                let result = elect_one(image, election, target, &mut records);
+                results.push((target.clone(), result));
+            }
+        }
+        None => {
+            for topic in image.topics() {
+                for index in topic.partitions.keys() {
+                    let target = ElectionTarget {
+                        topic: topic.name.clone(),
+                        partition: *index,
+                    };
+                    let result = elect_one(image, election, &target, &mut records);
+                    if !matches!(result, Err(ControllerError::ElectionNotNeeded(_))) {
+                        results.push((target, result));
+                    }
+                }
+            }
+        }
+    }
+    (results, records)
+}
+
+/// Records that give every partition whose preferred replica is live, in the ISR and not
+/// leading back to that replica (`auto.leader.rebalance.enable`): after a restart, leadership
+/// returns to where the assignment spread it instead of piling up on the survivors.
+pub fn rebalance_preferred_leaders(image: &MetadataImage) -> Vec<MetadataRecord> {
+    let (_, records) = elect_leaders(image, ElectionType::Preferred, None);
+    records
+}
+
+fn elect_one(
+    image: &MetadataImage,
+    election: ElectionType,
+    target: &ElectionTarget,
+    records: &mut Vec<MetadataRecord>,
+) -> Result<(), ControllerError> {
+    let topic = image.topic(&target.topic).ok_or_else(|| {
+        ControllerError::UnknownTopicOrPartition(format!("No such topic as {}", target.topic))
+    })?;
+    let p = topic.partitions.get(&target.partition).ok_or_else(|| {
+        ControllerError::UnknownTopicOrPartition(format!(
+            "No such partition as {}-{}",
+            target.topic, target.partition
+        ))
+    })?;
+    let live = |id: i32| image.brokers.get(&id).is_some_and(|b| !b.fenced);
+    let (leader, isr) = match election {
+        ElectionType::Preferred => {
+            let preferred = p.replicas.first().copied().unwrap_or(-1);
+            if p.leader == preferred {
+                return Err(ControllerError::ElectionNotNeeded(
+                    ELECTION_NOT_NEEDED_MESSAGE.to_string(),
+                ));
+            }
+            if !(live(preferred) && p.isr.contains(&preferred)) {
+                return Err(ControllerError::PreferredLeaderNotAvailable(
+                    "The preferred leader was not available.".to_string(),
+                ));
+            }
+            (preferred, p.isr.clone())
+        }
+        ElectionType::Unclean => {
+            if p.leader >= 0 {
+                return Err(ControllerError::ElectionNotNeeded(
+                    ELECTION_NOT_NEEDED_MESSAGE.to_string(),
+                ));
+            }
+            if let Some(leader) = p.isr.iter().copied().find(|r| live(*r)) {
+                (leader, p.isr.clone())
+            } else if let Some(leader) = p.replicas.iter().copied().find(|r| live(*r)) {
+                (leader, vec![leader])
+            } else {
+                return Err(ControllerError::EligibleLeadersNotAvailable(
+                    "Eligible topic partition leaders are not available.".to_string(),
+                ));
+            }
+        }
+    };
+    debug_assert!(isr.contains(&leader), "the leader is in the ISR");
+    push_change(
+        records,
+        topic.topic_id,
+        target.partition,
+        p.leader,
+        &p.isr,
+        leader,
+        isr,
+    );
+    Ok(())
+}
+
+/// Kafka's message for ELECTION_NOT_NEEDED.
+const ELECTION_NOT_NEEDED_MESSAGE: &str = "Leader election not needed for topic partition.";
 
 fn push_change(
     records: &mut Vec<MetadataRecord>,

@@ -74,6 +74,17 @@ pub enum ControllerError {
     /// INELIGIBLE_REPLICA on AlterPartition: a proposed ISR member is fenced or unknown.
     #[error("{0}")]
     IneligibleReplica(String),
+    /// ELECTION_NOT_NEEDED on ElectLeaders: the preferred replica already leads (preferred
+    /// election) or the partition has a leader (unclean election).
+    #[error("{0}")]
+    ElectionNotNeeded(String),
+    /// PREFERRED_LEADER_NOT_AVAILABLE on ElectLeaders: the preferred replica is fenced or
+    /// outside the ISR.
+    #[error("{0}")]
+    PreferredLeaderNotAvailable(String),
+    /// ELIGIBLE_LEADERS_NOT_AVAILABLE on ElectLeaders: no live replica can lead.
+    #[error("{0}")]
+    EligibleLeadersNotAvailable(String),
 }
 
 impl From<MetadataError> for ControllerError {
@@ -134,6 +145,13 @@ impl ControllerError {
             ControllerError::FencedLeaderEpoch(m) => ("FencedLeaderEpoch", m.clone(), None),
             ControllerError::InvalidUpdateVersion(m) => ("InvalidUpdateVersion", m.clone(), None),
             ControllerError::IneligibleReplica(m) => ("IneligibleReplica", m.clone(), None),
+            ControllerError::ElectionNotNeeded(m) => ("ElectionNotNeeded", m.clone(), None),
+            ControllerError::PreferredLeaderNotAvailable(m) => {
+                ("PreferredLeaderNotAvailable", m.clone(), None)
+            }
+            ControllerError::EligibleLeadersNotAvailable(m) => {
+                ("EligibleLeadersNotAvailable", m.clone(), None)
+            }
             other => ("Internal", other.to_string(), None),
         };
         WireError {
@@ -175,6 +193,13 @@ impl ControllerError {
             "FencedLeaderEpoch" => ControllerError::FencedLeaderEpoch(wire.message),
             "InvalidUpdateVersion" => ControllerError::InvalidUpdateVersion(wire.message),
             "IneligibleReplica" => ControllerError::IneligibleReplica(wire.message),
+            "ElectionNotNeeded" => ControllerError::ElectionNotNeeded(wire.message),
+            "PreferredLeaderNotAvailable" => {
+                ControllerError::PreferredLeaderNotAvailable(wire.message)
+            }
+            "EligibleLeadersNotAvailable" => {
+                ControllerError::EligibleLeadersNotAvailable(wire.message)
+            }
             _ => ControllerError::Internal(wire.message),
         }
     }

@@ -45,7 +45,7 @@ use crate::raft::state_machine::MetadataStateMachine;
 use crate::raft::types::{MetadataBatch, Raft};
 pub use crate::requests::{
     ConfigOp, ConfigOpKind, ControllerConfig, CreatePartitionsSpec, CreateTopicSpec, CreatedTopic,
-    QuorumConfig, TopicRef,
+    ElectionTarget, ElectionType, QuorumConfig, TopicRef,
 };
 
 /// How long a request waits for an active controller (elections, forwarding) before it
@@ -57,6 +57,9 @@ const RETRY_BACKOFF_MS: u64 = 50;
 pub const IMAGE_POLL_INTERVAL_MS: u64 = 50;
 /// How long one image poll (or one attempt at a voter) may take before the next voter is tried.
 const REMOTE_ATTEMPT_TIMEOUT_MS: u64 = 1_000;
+/// Floor of `leader.imbalance.check.interval.seconds` (tests set 1 s; nothing shorter makes
+/// sense when an ISR takes a fetch round to grow).
+const MIN_LEADER_IMBALANCE_CHECK_INTERVAL_MS: u64 = 100;
 /// Subdirectory of the metadata log dir holding the Raft store.
 pub const RAFT_DIR: &str = "__cluster_metadata-0";
 
@@ -132,6 +135,16 @@ pub enum ControllerRequest {
         /// Offset of the image the asking node already has (-1 for none).
         known_offset: i64,
     },
+    /// The leader balancer (`auto.leader.rebalance.enable`): preferred replicas that are live
+    /// and in sync take their leaderships back.
+    RebalanceLeaders,
+    /// ElectLeaders: preferred or unclean elections for some partitions (`None`: all).
+    ElectLeaders {
+        /// Preferred or unclean.
+        election: ElectionType,
+        /// The partitions; `None` for every partition of every topic.
+        targets: Option<Vec<ElectionTarget>>,
+    },
 }
 
 /// The answer to a [`ControllerRequest`].
@@ -157,6 +170,8 @@ pub enum ControllerResponse {
         /// The active controller as the answering voter knows it.
         leader_id: Option<i32>,
     },
+    /// ElectLeaders: one result per partition (see [`elections::elect_leaders`]).
+    ElectLeaders(Vec<(ElectionTarget, Result<(), WireError>)>),
     /// The whole request failed (no active controller, storage).
     Failed(WireError),
 }
@@ -354,6 +369,16 @@ impl Controller {
             }),
         };
         tokio::spawn(watch_broker_sessions(Arc::downgrade(&controller.inner)));
+        if controller.inner.config.auto_leader_rebalance_enable {
+            let interval = Duration::from_millis(
+                controller
+                    .inner
+                    .config
+                    .leader_imbalance_check_interval_ms
+                    .max(MIN_LEADER_IMBALANCE_CHECK_INTERVAL_MS),
+            );
+            tokio::spawn(balance_leaders(Arc::downgrade(&controller.inner), interval));
+        }
         Ok(controller)
     }
 
@@ -633,6 +658,26 @@ impl Controller {
             .liveness
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// ElectLeaders: runs preferred or unclean elections and returns once the new leaders are
+    /// committed; one result per partition (for `targets` = `None`, only the partitions that
+    /// needed an election).
+    pub async fn elect_leaders(
+        &self,
+        election: ElectionType,
+        targets: Option<Vec<ElectionTarget>>,
+    ) -> Result<Vec<(ElectionTarget, Result<(), ControllerError>)>, ControllerError> {
+        match self
+            .submit(ControllerRequest::ElectLeaders { election, targets })
+            .await
+        {
+            ControllerResponse::ElectLeaders(results) => Ok(results
+                .into_iter()
+                .map(|(t, r)| (t, r.map_err(ControllerError::from_wire)))
+                .collect()),
+            other => Err(unexpected(other)),
+        }
     }
 
     /// AlterPartition: commits a leader's ISR change. Returns once the change is committed;
@@ -1100,6 +1145,43 @@ impl Controller {
                 };
                 ControllerResponse::Unit(result.map_err(|e| e.to_wire()))
             }
+            ControllerRequest::RebalanceLeaders => {
+                let records = elections::rebalance_preferred_leaders(&image);
+                if !records.is_empty() {
+                    tracing::info!(
+                        partitions = records.len(),
+                        "moving leaderships back to preferred replicas"
+                    );
+                }
+                ControllerResponse::Unit(self.commit(records).await.map_err(|e| e.to_wire()))
+            }
+            ControllerRequest::ElectLeaders { election, targets } => {
+                let (results, records) =
+                    elections::elect_leaders(&image, election, targets.as_deref());
+                let elected = records.len();
+                let committed = self.commit(records).await;
+                if elected > 0 {
+                    tracing::info!(
+                        election = election.name(),
+                        elected,
+                        ok = committed.is_ok(),
+                        "leader election"
+                    );
+                }
+                ControllerResponse::ElectLeaders(
+                    results
+                        .into_iter()
+                        .map(|(target, r)| {
+                            let r = match (&committed, r) {
+                                (_, Err(e)) => Err(e.to_wire()),
+                                (Err(e), Ok(())) => Err(e.to_wire()),
+                                (Ok(()), Ok(())) => Ok(()),
+                            };
+                            (target, r)
+                        })
+                        .collect(),
+                )
+            }
             ControllerRequest::CreateTopics {
                 topics,
                 validate_only,
@@ -1243,6 +1325,29 @@ async fn watch_broker_sessions(inner: std::sync::Weak<Inner>) {
             if let ControllerResponse::Unit(Err(e)) | ControllerResponse::Failed(e) = response {
                 tracing::warn!(broker_id, error = %e.message, "fencing failed");
             }
+        }
+    }
+}
+
+/// The active controller's leader balancer: every `leader.imbalance.check.interval.seconds`
+/// it gives preferred replicas that are live and in the ISR their leaderships back.
+async fn balance_leaders(inner: std::sync::Weak<Inner>, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // The first tick fires at once: skip it, a fresh controller has nothing to balance yet.
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let controller = Controller { inner };
+        if controller.active_controller() != Some(controller.inner.config.node_id) {
+            continue;
+        }
+        let response = controller
+            .handle_locally(ControllerRequest::RebalanceLeaders)
+            .await;
+        if let ControllerResponse::Unit(Err(e)) | ControllerResponse::Failed(e) = response {
+            tracing::debug!(error = %e.message, kind = %e.kind, "leader rebalance did not run");
         }
     }
 }

@@ -29,6 +29,11 @@ pub struct ControllerConfig {
     pub broker_defaults: BTreeMap<String, String>,
     /// The controller quorum this node belongs to.
     pub quorum: QuorumConfig,
+    /// `auto.leader.rebalance.enable`: the active controller moves leaderships back to
+    /// preferred replicas once they are live and in sync again.
+    pub auto_leader_rebalance_enable: bool,
+    /// `leader.imbalance.check.interval.seconds` (in ms): how often it looks.
+    pub leader_imbalance_check_interval_ms: u64,
 }
 
 /// The Raft quorum: who votes, and the timing of heartbeats and elections.
@@ -79,6 +84,8 @@ pub const DEFAULT_ELECTION_TIMEOUT_MAX_MS: u64 = 600;
 pub const DEFAULT_BROKER_SESSION_TIMEOUT_MS: u64 = 500;
 /// `broker.heartbeat.interval.ms` default (Kafka: 2 s).
 pub const DEFAULT_BROKER_HEARTBEAT_INTERVAL_MS: u64 = 100;
+/// `leader.imbalance.check.interval.seconds` default (Kafka's: 300 s), in ms.
+pub const DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_MS: u64 = 300_000;
 /// Snapshot every this many metadata log entries.
 pub const DEFAULT_SNAPSHOT_EVERY_ENTRIES: u64 = 1000;
 
@@ -97,6 +104,8 @@ impl ControllerConfig {
             default_replication_factor: DEFAULT_REPLICATION_FACTOR,
             broker_defaults: BTreeMap::new(),
             quorum: QuorumConfig::single(node_id),
+            auto_leader_rebalance_enable: true,
+            leader_imbalance_check_interval_ms: DEFAULT_LEADER_IMBALANCE_CHECK_INTERVAL_MS,
         }
     }
 }
@@ -184,4 +193,42 @@ pub struct ConfigOp {
     pub name: String,
     /// The change.
     pub op: ConfigOpKind,
+}
+
+/// Kafka's `ElectionType` for ElectLeaders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ElectionType {
+    /// Move leadership to the preferred (first) replica when it is live and in the ISR.
+    Preferred,
+    /// Give a leaderless partition a leader, from outside the ISR if need be (may lose
+    /// committed records: the operator's explicit choice).
+    Unclean,
+}
+
+impl ElectionType {
+    /// The election type as the protocol numbers it (0 preferred, 1 unclean).
+    pub fn from_code(code: i8) -> Option<Self> {
+        match code {
+            0 => Some(ElectionType::Preferred),
+            1 => Some(ElectionType::Unclean),
+            _ => None,
+        }
+    }
+
+    /// Kafka's name for it (`PREFERRED`, `UNCLEAN`), as its tools print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ElectionType::Preferred => "PREFERRED",
+            ElectionType::Unclean => "UNCLEAN",
+        }
+    }
+}
+
+/// One partition named in an ElectLeaders request.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ElectionTarget {
+    /// Topic name.
+    pub topic: String,
+    /// Partition index.
+    pub partition: i32,
 }

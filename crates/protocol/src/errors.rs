@@ -69,6 +69,13 @@ impl From<&ControllerError> for KafkaError {
             ControllerError::UnknownTopicId(_) => ResponseError::UnknownTopicId,
             ControllerError::InvalidConfig(_) => ResponseError::InvalidConfig,
             ControllerError::InvalidRequest(_) => ResponseError::InvalidRequest,
+            ControllerError::ElectionNotNeeded(_) => ResponseError::ElectionNotNeeded,
+            ControllerError::PreferredLeaderNotAvailable(_) => {
+                ResponseError::PreferredLeaderNotAvailable
+            }
+            ControllerError::EligibleLeadersNotAvailable(_) => {
+                ResponseError::EligibleLeadersNotAvailable
+            }
             _ => ResponseError::UnknownServerError,
         };
         KafkaError::new(code, error.to_string())

@@ -64,6 +64,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Kafka's kafka-leader-election tool: preferred or unclean leader elections.
+    #[command(name = "kafka-leader-election", disable_help_flag = true)]
+    KafkaLeaderElection {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Kafka's kafka-storage tool: random-uuid, format, info.
     #[command(name = "kafka-storage", disable_help_flag = true)]
     KafkaStorage {
@@ -97,6 +103,7 @@ fn main() -> ExitCode {
         "kafka-console-consumer" => return tool_exit(strata_tools::kafka_console_consumer(rest)),
         "kafka-storage" => return tool_exit(storage_tool::main(rest)),
         "kafka-metadata-quorum" => return tool_exit(strata_tools::kafka_metadata_quorum(rest)),
+        "kafka-leader-election" => return tool_exit(strata_tools::kafka_leader_election(rest)),
         "kafka-server-start" => {
             let mut argv = vec!["strata".to_string(), "server".to_string()];
             argv.extend(rest);
@@ -118,6 +125,9 @@ fn run_cli(cli: Cli) -> ExitCode {
         }
         Command::KafkaStorage { args } => tool_exit(storage_tool::main(args)),
         Command::Healthcheck { args } => tool_exit(strata_tools::healthcheck(args)),
+        Command::KafkaLeaderElection { args } => {
+            tool_exit(strata_tools::kafka_leader_election(args))
+        }
         Command::KafkaMetadataQuorum { args } => {
             tool_exit(strata_tools::kafka_metadata_quorum(args))
         }

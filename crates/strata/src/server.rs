@@ -157,6 +157,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         default_replication_factor: broker_config.default_replication_factor,
         broker_defaults,
         quorum,
+        auto_leader_rebalance_enable: settings
+            .parse_bool("auto.leader.rebalance.enable")?
+            .unwrap_or(true),
+        leader_imbalance_check_interval_ms: settings
+            .parse::<u64>("leader.imbalance.check.interval.seconds")?
+            .unwrap_or(300)
+            .saturating_mul(1000),
     };
     let controller = if roles.controller() {
         let controller = Controller::open(controller_config).await.with_context(|| {

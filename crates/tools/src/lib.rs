@@ -1,5 +1,5 @@
 //! Kafka's command-line tools for Strata: `kafka-topics`, `kafka-console-producer`,
-//! `kafka-console-consumer` and `kafka-metadata-quorum`, with Apache Kafka 3.9's flags,
+//! `kafka-console-consumer`, `kafka-metadata-quorum` and `kafka-leader-election`, with Apache Kafka 3.9's flags,
 //! messages and output formats; plus Strata's own `healthcheck` probe (containers).
 //!
 //! Owns: argument parsing (joptsimple syntax; argparse4j for `kafka-metadata-quorum`), Kafka's
@@ -15,6 +15,7 @@ pub mod consumer;
 pub mod describe;
 pub mod formatter;
 pub mod healthcheck;
+pub mod leader_election;
 pub mod line_reader;
 pub mod metadata_quorum;
 pub mod producer;
@@ -24,6 +25,7 @@ pub mod topics;
 
 pub use consumer::kafka_console_consumer;
 pub use healthcheck::healthcheck;
+pub use leader_election::kafka_leader_election;
 pub use metadata_quorum::kafka_metadata_quorum;
 pub use producer::kafka_console_producer;
 pub use topics::kafka_topics;

@@ -362,6 +362,33 @@ public class StrataClientTest {
     }
 
     /** CreateTopics validate-only and explicit replica assignments. */
+    /** ElectLeaders on one node: the preferred replica already leads, an unknown topic fails. */
+    static void adminElectLeaders() throws Exception {
+        String topic = uniqueTopic("java-elect");
+        try (Admin admin = admin()) {
+            admin.createTopics(List.of(new NewTopic(topic, 2, (short) 1))).all().get(IO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            TopicPartition tp = new TopicPartition(topic, 0);
+            Map<TopicPartition, Optional<Throwable>> one = admin
+                .electLeaders(org.apache.kafka.common.ElectionType.PREFERRED, Set.of(tp))
+                .partitions().get(IO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            eq(Set.of(tp), one.keySet(), "partitions in the result");
+            check(one.get(tp).isPresent()
+                    && one.get(tp).get() instanceof org.apache.kafka.common.errors.ElectionNotNeededException,
+                "preferred election of a partition its preferred replica leads: " + one);
+            Map<TopicPartition, Optional<Throwable>> all = admin
+                .electLeaders(org.apache.kafka.common.ElectionType.PREFERRED, null)
+                .partitions().get(IO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            eq(Map.of(), all, "an election over all partitions lists only those that needed one");
+            TopicPartition missing = new TopicPartition(uniqueTopic("java-no-such"), 0);
+            Map<TopicPartition, Optional<Throwable>> unknown = admin
+                .electLeaders(org.apache.kafka.common.ElectionType.UNCLEAN, Set.of(missing))
+                .partitions().get(IO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            check(unknown.get(missing) != null && unknown.get(missing).isPresent()
+                    && unknown.get(missing).get() instanceof UnknownTopicOrPartitionException,
+                "unclean election of an unknown topic: " + unknown);
+        }
+    }
+
     static void adminCreateOptions() throws Exception {
         String t = uniqueTopic("java-validate");
         try (Admin a = admin()) {
@@ -390,6 +417,7 @@ public class StrataClientTest {
         run(filter, "admin: describe/alter/incremental-alter configs", StrataClientTest::adminConfigs);
         run(filter, "admin: list offsets, delete records, log dirs, delete by id", StrataClientTest::adminOffsetsAndRecords);
         run(filter, "admin: validate-only and explicit assignments", StrataClientTest::adminCreateOptions);
+        run(filter, "admin: elect leaders (preferred, unclean, errors)", StrataClientTest::adminElectLeaders);
         for (String c : List.of("gzip", "snappy", "lz4", "zstd")) {
             run(filter, "codec: " + c + " with headers and timestamps", () -> codec(c));
         }

@@ -45,10 +45,19 @@ pub fn borrowed(config: &[(String, String)]) -> Vec<(&str, &str)> {
 
 impl Cluster {
     pub fn start() -> Cluster {
+        Cluster::start_with(&[])
+    }
+
+    /// A cluster whose every node also gets the `extra` settings.
+    pub fn start_with(extra: &[(&str, &str)]) -> Cluster {
         let controller_ports: Vec<u16> = (0..3).map(|_| free_port().expect("free port")).collect();
         // Each node waits for a quorum before it is ready: start all three at once.
         let configs: Vec<_> = (1..=3)
-            .map(|id| member(id, &controller_ports, CLUSTER_ID))
+            .map(|id| {
+                let mut config = member(id, &controller_ports, CLUSTER_ID);
+                config.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                config
+            })
             .collect();
         let nodes = StrataNode::start_many(&configs)
             .unwrap_or_else(|e| panic!("cluster failed to start: {e}"));

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_versions;
 pub mod cluster;
 pub mod configs;
+pub mod elections;
 pub mod fetch;
 mod leader_hint;
 pub mod metadata;
@@ -68,6 +69,9 @@ pub async fn handle(
         }
         RequestKind::CreatePartitions(req) => {
             ResponseKind::CreatePartitions(admin::create_partitions(d, req).await)
+        }
+        RequestKind::ElectLeaders(req) => {
+            ResponseKind::ElectLeaders(elections::elect_leaders(d, req, v).await)
         }
         RequestKind::DescribeConfigs(req) => {
             ResponseKind::DescribeConfigs(configs::describe_configs(d, req))
