@@ -1,6 +1,7 @@
 //! Leader elections on three real processes (issue 5): `kafka-leader-election` (Kafka's
 //! ElectLeaders) moves leaderships back to preferred replicas and gives an offline partition
-//! an unclean leader, with Kafka 3.9's output; `auto.leader.rebalance.enable` brings preferred
+//! an unclean leader, with Kafka 3.9's output (so does turning `unclean.leader.election.enable`
+//! on for a topic with an offline partition); `auto.leader.rebalance.enable` brings preferred
 //! leaders back on its own after a restart.
 
 mod common;
@@ -9,7 +10,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::cluster::*;
-use common::unique_topic;
+use common::{admin, admin_opts, block_on, unique_topic};
+use rdkafka::admin::{AlterConfig, ResourceSpecifier};
 use strata_tests::strata_bin;
 
 /// `(partition, leader, replicas, isr)` of every partition, from `kafka-topics --describe`.
@@ -237,17 +239,21 @@ fn preferred_and_unclean_elections_with_the_tool() {
     );
     cluster.node_mut(1).restart();
 
-    // Unclean: a partition on nodes 2 and 3 whose last ISR member (2) is down while 3 is up.
+    // Unclean: partitions on nodes 2 and 3 whose last ISR member (2) is down while 3 is up.
+    // One gets its leader from the tool, the other from turning the topic config on.
     let offline = unique_topic("unclean");
-    create(&cluster, &offline, &["--replica-assignment", "2:3"]);
-    wait_until(
-        &cluster,
-        1,
-        &offline,
-        "a full ISR",
-        Duration::from_secs(20),
-        full_isr,
-    );
+    let by_config = unique_topic("unclean-config");
+    for t in [&offline, &by_config] {
+        create(&cluster, t, &["--replica-assignment", "2:3"]);
+        wait_until(
+            &cluster,
+            1,
+            t,
+            "a full ISR",
+            Duration::from_secs(20),
+            full_isr,
+        );
+    }
     let (ok, out, err) = elect(
         cluster.node(1),
         &[
@@ -265,25 +271,24 @@ fn preferred_and_unclean_elections_with_the_tool() {
         format!("Valid replica already elected for partitions {offline}-0\n")
     );
     cluster.node_mut(3).kill9();
-    wait_until(
-        &cluster,
-        1,
-        &offline,
-        "ISR [2]",
-        Duration::from_secs(20),
-        |r| r[0].1 == 2 && r[0].3 == vec![2],
-    );
+    for t in [&offline, &by_config] {
+        wait_until(&cluster, 1, t, "ISR [2]", Duration::from_secs(20), |r| {
+            r[0].1 == 2 && r[0].3 == vec![2]
+        });
+    }
     // Node 2 goes down while node 3 is away; the quorum (1 + 3) is whole again once 3 is back.
     cluster.node_mut(2).kill9();
     cluster.node_mut(3).restart();
-    wait_until(
-        &cluster,
-        1,
-        &offline,
-        "the partition offline",
-        Duration::from_secs(20),
-        |r| r[0].1 == -1,
-    );
+    for t in [&offline, &by_config] {
+        wait_until(
+            &cluster,
+            1,
+            t,
+            "the partition offline",
+            Duration::from_secs(20),
+            |r| r[0].1 == -1,
+        );
+    }
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
         partitions(&cluster, 1, &offline)[0].1,
@@ -292,7 +297,14 @@ fn preferred_and_unclean_elections_with_the_tool() {
     );
     let (ok, out, err) = elect(
         cluster.node(3),
-        &["--election-type", "unclean", "--all-topic-partitions"],
+        &[
+            "--election-type",
+            "unclean",
+            "--topic",
+            &offline,
+            "--partition",
+            "0",
+        ],
     );
     assert!(ok, "{out}{err}");
     assert_eq!(
@@ -307,16 +319,36 @@ fn preferred_and_unclean_elections_with_the_tool() {
         Duration::from_secs(10),
         |r| r[0].1 == 3 && r[0].3 == vec![3],
     );
-    // The old leader comes back as a follower and rejoins.
-    cluster.node_mut(2).restart();
+    assert_eq!(
+        partitions(&cluster, 1, &by_config)[0].1,
+        -1,
+        "only the named partition"
+    );
+    let config = AlterConfig::new(ResourceSpecifier::Topic(&by_config))
+        .set("unclean.leader.election.enable", "true");
+    let altered = block_on(admin(cluster.node(1)).alter_configs(&[config], &admin_opts()))
+        .expect("AlterConfigs");
+    assert!(altered.iter().all(|r| r.is_ok()), "{altered:?}");
     wait_until(
         &cluster,
         1,
-        &offline,
-        "node 2 back in the ISR",
-        Duration::from_secs(30),
-        |r| r[0].1 == 3 && r[0].3.len() == 2,
+        &by_config,
+        "node 3 leads after the config change",
+        Duration::from_secs(10),
+        |r| r[0].1 == 3 && r[0].3 == vec![3],
     );
+    // The old leader comes back as a follower and rejoins.
+    cluster.node_mut(2).restart();
+    for t in [&offline, &by_config] {
+        wait_until(
+            &cluster,
+            1,
+            t,
+            "node 2 back in the ISR",
+            Duration::from_secs(30),
+            |r| r[0].1 == 3 && r[0].3.len() == 2,
+        );
+    }
 }
 
 #[test]

@@ -257,6 +257,34 @@ pub fn rebalance_preferred_leaders(image: &MetadataImage) -> Vec<MetadataRecord>
     records
 }
 
+/// Records that give every offline partition of a topic allowing unclean election (topic
+/// config, else `unclean_default`) a leader: a live ISR member, else any live replica.
+pub fn unclean_elections(image: &MetadataImage, unclean_default: bool) -> Vec<MetadataRecord> {
+    let mut records = Vec::new();
+    for topic in image.topics() {
+        let unclean = image
+            .topic_configs(&topic.name)
+            .get("unclean.leader.election.enable")
+            .map(|v| v == "true")
+            .unwrap_or(unclean_default);
+        if !unclean {
+            continue;
+        }
+        for (index, p) in &topic.partitions {
+            if p.leader >= 0 {
+                continue;
+            }
+            let target = ElectionTarget {
+                topic: topic.name.clone(),
+                partition: *index,
+            };
+            // A partition with no live replica stays offline: nothing to record.
+            let _ = elect_one(image, ElectionType::Unclean, &target, &mut records);
+        }
+    }
+    records
+}
+
 fn elect_one(
     image: &MetadataImage,
     election: ElectionType,

@@ -57,6 +57,8 @@ const RETRY_BACKOFF_MS: u64 = 50;
 pub const IMAGE_POLL_INTERVAL_MS: u64 = 50;
 /// How long one image poll (or one attempt at a voter) may take before the next voter is tried.
 const REMOTE_ATTEMPT_TIMEOUT_MS: u64 = 1_000;
+/// The topic (and broker) config that allows out-of-sync replicas to lead.
+const UNCLEAN_CONFIG: &str = "unclean.leader.election.enable";
 /// Floor of `leader.imbalance.check.interval.seconds` (tests set 1 s; nothing shorter makes
 /// sense when an ISR takes a fetch round to grow).
 const MIN_LEADER_IMBALANCE_CHECK_INTERVAL_MS: u64 = 100;
@@ -1222,6 +1224,22 @@ impl Controller {
                     Ok(decision) => self.commit(decision.records).await,
                     Err(e) => Err(e),
                 };
+                let unclean_changed = ops.iter().any(|op| op.name == UNCLEAN_CONFIG);
+                if result.is_ok() && !validate_only && unclean_changed {
+                    // As Kafka: turning unclean election on elects a leader for the partitions
+                    // that are offline now, not only for those that go offline later.
+                    let records =
+                        elections::unclean_elections(&self.image(), self.unclean_leader_election());
+                    if !records.is_empty() {
+                        tracing::info!(
+                            partitions = records.len(),
+                            "unclean leader election after a config change"
+                        );
+                        if let Err(e) = self.commit(records).await {
+                            tracing::warn!(error = %e, "unclean leader election failed");
+                        }
+                    }
+                }
                 ControllerResponse::Unit(result.map_err(|e| e.to_wire()))
             }
             ControllerRequest::AllocateProducerIds { broker_id } => {
