@@ -24,7 +24,7 @@ CONTEXT="target/docker"
 RUNTIME_UID=65532
 # Kafka's tool names the image links to the binary (each also with a .sh suffix).
 TOOLS=(kafka-topics kafka-console-producer kafka-console-consumer kafka-storage
-       kafka-metadata-quorum kafka-consumer-groups kafka-server-start)
+       kafka-metadata-quorum kafka-leader-election kafka-consumer-groups kafka-server-start)
 
 log() { printf '[build-image] %s\n' "$*"; }
 die() { printf '[build-image] error: %s\n' "$*" >&2; exit 1; }
