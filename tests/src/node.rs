@@ -176,6 +176,14 @@ impl StrataNode {
         }
     }
 
+    /// Sends `signal` (e.g. `libc::SIGSTOP`, `libc::SIGCONT`) to the running process.
+    pub fn signal(&mut self, signal: i32) {
+        if let Some(pid) = self.child.as_ref().and_then(|c| i32::try_from(c.id()).ok()) {
+            // SAFETY: plain kill(2) on our own child's pid, which we have not reaped yet.
+            unsafe { libc::kill(pid, signal) };
+        }
+    }
+
     /// Stops the process with SIGTERM and waits for it to exit (SIGKILL after
     /// [`GRACEFUL_STOP_TIMEOUT_MS`]).
     pub fn stop(&mut self) {

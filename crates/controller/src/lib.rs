@@ -260,10 +260,21 @@ impl RemoteState {
 /// controller only: a new active controller starts every clock afresh (a grace period).
 #[derive(Default)]
 struct Liveness {
+    /// Last heartbeat from each broker, recorded on every voter.
     last_seen: std::collections::HashMap<i32, Instant>,
+    /// When this node became the active controller (as its liveness loop saw it).
     leading_since: Option<Instant>,
+    /// The liveness loop's previous tick while leading (to notice it was paused).
+    last_tick: Option<Instant>,
+    /// After a stall of the liveness loop, no session expires before a full one from here.
+    grace_from: Option<Instant>,
 }
 
+/// A liveness tick this late means the process was paused or starved (see
+/// `watch_broker_sessions`).
+const LIVENESS_STALL_MS: u64 = 250;
+/// Lower bound of one heartbeat call's timeout (half a session otherwise).
+const MIN_HEARTBEAT_ATTEMPT_TIMEOUT_MS: u64 = 50;
 /// How often the active controller looks for expired broker sessions.
 const LIVENESS_CHECK_INTERVAL_MS: u64 = 50;
 
@@ -609,24 +620,68 @@ impl Controller {
         }
     }
 
-    /// Tells the active controller this broker is alive.
+    /// Tells every voter this broker is alive, each call bounded by half a session.
+    ///
+    /// Why every voter and not only the active controller: a voter that becomes the active
+    /// controller then already knows when it last heard from each broker, so it fences a dead
+    /// broker (say, on the node the previous controller died with) at once instead of first
+    /// granting every broker a whole new session; and a voter that hangs (SIGSTOP) delays no
+    /// heartbeat to the others, so a live broker is never fenced because its heartbeats were
+    /// stuck behind one to a paused controller.
+    ///
+    /// Ok once the active controller accepted it; its error (e.g. not registered) otherwise.
     pub async fn heartbeat(
         &self,
         broker_id: i32,
         incarnation_id: uuid::Uuid,
         metadata_offset: i64,
     ) -> Result<(), ControllerError> {
-        match self
-            .submit(ControllerRequest::BrokerHeartbeat {
-                broker_id,
-                incarnation_id,
-                metadata_offset,
-            })
-            .await
-        {
-            ControllerResponse::Unit(r) => r.map_err(ControllerError::from_wire),
-            other => Err(unexpected(other)),
+        let request = ControllerRequest::BrokerHeartbeat {
+            broker_id,
+            incarnation_id,
+            metadata_offset,
+        };
+        let timeout = Duration::from_millis(
+            (self.inner.config.quorum.broker_session_timeout_ms / 2)
+                .max(MIN_HEARTBEAT_ATTEMPT_TIMEOUT_MS),
+        );
+        let me = self.inner.config.node_id;
+        let local = matches!(self.inner.backend, Backend::Local(_));
+        let mut calls = tokio::task::JoinSet::new();
+        for (id, addr) in &self.inner.config.quorum.voters {
+            let (controller, request, id, addr) =
+                (self.clone(), request.clone(), *id, addr.clone());
+            calls.spawn(async move {
+                if local && id == me {
+                    return controller.handle_locally(request).await;
+                }
+                match raft::network::forward::<_, ControllerResponse>(
+                    &controller.inner.caller,
+                    &addr,
+                    &request,
+                    timeout,
+                )
+                .await
+                {
+                    Ok(response) => response,
+                    Err(e) => ControllerResponse::Failed(
+                        ControllerError::Internal(format!("heartbeat to voter {id}: {e}"))
+                            .to_wire(),
+                    ),
+                }
+            });
         }
+        let mut outcome = Err(ControllerError::NotController);
+        while let Some(joined) = calls.join_next().await {
+            match joined {
+                Ok(ControllerResponse::Unit(Ok(()))) => outcome = Ok(()),
+                Ok(ControllerResponse::Unit(Err(e))) if outcome.is_err() => {
+                    outcome = Err(ControllerError::from_wire(e))
+                }
+                _ => {}
+            }
+        }
+        outcome
     }
 
     /// Controlled shutdown: fences the broker now so its leaderships move before it exits.
@@ -992,22 +1047,26 @@ impl Controller {
             metadata_offset,
         } = &request
         {
-            // The hot path: no Raft round trip unless the broker must be unfenced.
+            // The hot path: no Raft round trip unless the broker must be unfenced. Every
+            // voter records the heartbeat (see [`Controller::heartbeat`]); only the active
+            // controller answers for it.
+            let image = self.image();
+            let reg = image
+                .brokers
+                .get(broker_id)
+                .filter(|r| r.incarnation_id == *incarnation_id);
+            if reg.is_some() {
+                self.liveness().last_seen.insert(*broker_id, Instant::now());
+            }
             if self.active_controller() != Some(self.inner.config.node_id) {
                 return ControllerResponse::Failed(ControllerError::NotController.to_wire());
             }
-            let image = self.image();
-            let Some(reg) = image
-                .brokers
-                .get(broker_id)
-                .filter(|r| r.incarnation_id == *incarnation_id)
-            else {
+            let Some(reg) = reg else {
                 return ControllerResponse::Unit(Err(ControllerError::BrokerIdNotRegistered(
                     *broker_id,
                 )
                 .to_wire()));
             };
-            self.liveness().last_seen.insert(*broker_id, Instant::now());
             // Fenced until it has applied the metadata log up to its own registration.
             if !reg.fenced || *metadata_offset < reg.broker_epoch {
                 return ControllerResponse::Unit(Ok(()));
@@ -1310,7 +1369,10 @@ async fn watch_broker_sessions(inner: std::sync::Weak<Inner>) {
         let controller = Controller { inner };
         let me = controller.inner.config.node_id;
         if controller.active_controller() != Some(me) {
-            controller.liveness().leading_since = None;
+            let mut liveness = controller.liveness();
+            liveness.leading_since = None;
+            liveness.last_tick = None;
+            liveness.grace_from = None;
             continue;
         }
         let timeout =
@@ -1318,20 +1380,34 @@ async fn watch_broker_sessions(inner: std::sync::Weak<Inner>) {
         let image = controller.image();
         let expired: Vec<i32> = {
             let mut liveness = controller.liveness();
-            let since = *liveness.leading_since.get_or_insert_with(Instant::now);
+            let now = Instant::now();
+            // This loop (so this process) did not run for a while: paused, or starved. Whatever
+            // heartbeats arrived meanwhile were not read yet, so judge nobody on that gap:
+            // every broker gets a full session from now.
+            let stalled = liveness
+                .last_tick
+                .is_some_and(|t| now.duration_since(t) > Duration::from_millis(LIVENESS_STALL_MS));
+            liveness.last_tick = Some(now);
+            if stalled {
+                liveness.grace_from = Some(now);
+            }
+            let grace_from = liveness.grace_from;
+            let since = *liveness.leading_since.get_or_insert(now);
             image
                 .brokers
                 .values()
                 .filter(|b| !b.fenced)
                 .filter(|b| {
-                    // A broker not heard from since we started leading gets a full session.
+                    // Heartbeats reach every voter, so a new active controller judges by the
+                    // ones it received as a follower; a broker it never heard from (it just
+                    // started) gets a full session from when it began to lead.
                     let last = liveness
                         .last_seen
                         .get(&b.broker_id)
                         .copied()
-                        .unwrap_or(since)
-                        .max(since);
-                    last.elapsed() > timeout
+                        .unwrap_or(since);
+                    let last = grace_from.map_or(last, |g| last.max(g));
+                    now.duration_since(last) > timeout
                 })
                 .map(|b| b.broker_id)
                 .collect()
@@ -1340,8 +1416,18 @@ async fn watch_broker_sessions(inner: std::sync::Weak<Inner>) {
             let response = controller
                 .handle_locally(ControllerRequest::FenceBroker { broker_id })
                 .await;
-            if let ControllerResponse::Unit(Err(e)) | ControllerResponse::Failed(e) = response {
-                tracing::warn!(broker_id, error = %e.message, "fencing failed");
+            match response {
+                ControllerResponse::Failed(e) | ControllerResponse::Unit(Err(e))
+                    if e.kind == "NotController" =>
+                {
+                    // Deposed meanwhile: the next active controller decides.
+                    tracing::debug!(broker_id, "not fencing: no longer the active controller");
+                    break;
+                }
+                ControllerResponse::Failed(e) | ControllerResponse::Unit(Err(e)) => {
+                    tracing::warn!(broker_id, kind = %e.kind, error = %e.message, "fencing failed");
+                }
+                _ => {}
             }
         }
     }
