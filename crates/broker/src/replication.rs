@@ -509,6 +509,11 @@ impl Broker {
         let Some(partition) = self.partition(&key.0, key.1) else {
             return Ok(());
         };
+        // Lock the log before reading the state: a leadership change takes the log lock to
+        // record its epoch and set the state, so under the lock the state is the one the log
+        // matches. Read before it, a new leader could append its predecessor's batch after
+        // starting its own epoch (and its followers would then diverge forever).
+        let mut log = partition.log();
         let state = partition.state();
         if partition.topic_id != request.topic_id
             || state.leader_epoch != request.current_leader_epoch
@@ -516,7 +521,6 @@ impl Broker {
         {
             return Ok(());
         }
-        let mut log = partition.log();
         if log.log_end_offset() != request.fetch_offset {
             // The log changed since the request was built (cannot happen with one fetcher
             // per partition, but never append at the wrong place).

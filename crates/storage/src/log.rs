@@ -531,6 +531,19 @@ impl PartitionLog {
                 ),
             });
         }
+        // Leader epochs never go back in a log: a batch of an older epoch than the newest this
+        // log holds (or started as leader) would make the epoch cache lie about where epochs
+        // end, and followers diverge from it forever.
+        let latest = self.epochs.latest_epoch().unwrap_or(-1);
+        if let Some(stale) = headers.iter().find(|h| h.partition_leader_epoch < latest) {
+            return Err(StorageError::InvalidOffset {
+                offset: stale.base_offset,
+                reason: format!(
+                    "replicated batch of leader epoch {} is older than this log's epoch {latest}",
+                    stale.partition_leader_epoch
+                ),
+            });
+        }
         let (base_offset, last_offset) = (first.base_offset, last.last_offset());
         let mut position = 0;
         let mut record_count = 0i64;
