@@ -109,6 +109,16 @@ def fencings(nodes):
     return found
 
 
+def active_controller(binary, bootstrap):
+    """The active controller's node id, from `strata kafka-metadata-quorum` (-1 if unknown)."""
+    out = subprocess.run([binary, "kafka-metadata-quorum", "--bootstrap-server", bootstrap,
+                          "describe", "--status"], capture_output=True, text=True, timeout=30).stdout
+    for line in out.splitlines():
+        if line.startswith("LeaderId:"):
+            return int(line.split(":", 1)[1])
+    return -1
+
+
 def create_topic(admin, name, partitions):
     deadline = time.time() + 60
     while True:
@@ -156,6 +166,7 @@ def main():
                 time.sleep(0.2)
                 leader, isr = leader_and_isr(admin, "failover")
             before = fencings(nodes)
+            controller = active_controller(args.bin, bootstrap)
             survivors = ",".join(f"127.0.0.1:{nodes[i].client_port}" for i in nodes if i != leader)
             watcher = AdminClient({"bootstrap.servers": survivors})
             producer = Producer({"bootstrap.servers": survivors, "acks": "all", "linger.ms": 0,
@@ -196,7 +207,8 @@ def main():
             wrongly = {b: after.get(b, 0) - before.get(b, 0) for b in nodes if b != leader
                        and after.get(b, 0) > before.get(b, 0)}
             false_fencings += sum(wrongly.values())
-            print(f"run {run + 1:2d}: killed leader {leader}; new leader in metadata after {t_meta * 1000:7.1f} ms, "
+            role = " (also the active controller)" if controller == leader else ""
+            print(f"run {run + 1:2d}: killed leader {leader}{role}; new leader in metadata after {t_meta * 1000:7.1f} ms, "
                   f"first produce acknowledged after {t_prod * 1000:7.1f} ms"
                   + (f"; live nodes fenced: {wrongly}" if wrongly else ""), flush=True)
         for name, xs in (("kill -9 -> new leader in metadata", to_metadata),
