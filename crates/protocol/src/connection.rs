@@ -47,7 +47,7 @@ pub async fn run(
                 return;
             }
         }
-        match dispatcher.handle(frame, &listener).await {
+        match dispatcher.handle_from(frame, &listener, Some(peer)).await {
             Outcome::Respond(bytes) => {
                 if let Err(error) = writer.write_all(&bytes).await {
                     tracing::debug!(%peer, %error, "client went away before its response");

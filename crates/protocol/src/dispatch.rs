@@ -10,6 +10,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Encodable};
 use kafka_protocol::ResponseError;
 use strata_broker::Broker;
+use strata_group::{GroupConfig, GroupCoordinator};
 
 use crate::handlers;
 use crate::server::ProtocolConfig;
@@ -35,6 +36,8 @@ pub struct RequestContext<'a> {
     pub header: RequestHeader,
     /// Name of the listener the connection came in on.
     pub listener: &'a str,
+    /// The client's address (DescribeGroups shows its host).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl RequestContext<'_> {
@@ -44,16 +47,51 @@ impl RequestContext<'_> {
     }
 }
 
-/// Routes requests to the broker and controller.
+/// Routes requests to the broker, the controller and the group coordinator.
 pub struct Dispatcher {
     broker: Arc<Broker>,
     config: ProtocolConfig,
+    groups: GroupCoordinator,
 }
 
 impl Dispatcher {
-    /// A dispatcher over one broker.
+    /// A dispatcher over one broker (call inside a tokio runtime: the group coordinator
+    /// starts its timer task).
     pub fn new(broker: Arc<Broker>, config: ProtocolConfig) -> Self {
-        Dispatcher { broker, config }
+        let setting = |key: &str, default: u64| {
+            config
+                .broker_configs
+                .iter()
+                .find(|(k, ..)| k == key)
+                .and_then(|(_, v, ..)| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let defaults = GroupConfig::default();
+        let groups = GroupCoordinator::new(GroupConfig {
+            min_session_timeout_ms: setting(
+                "group.min.session.timeout.ms",
+                defaults.min_session_timeout_ms,
+            ),
+            max_session_timeout_ms: setting(
+                "group.max.session.timeout.ms",
+                defaults.max_session_timeout_ms,
+            ),
+            initial_rebalance_delay_ms: setting(
+                "group.initial.rebalance.delay.ms",
+                defaults.initial_rebalance_delay_ms,
+            ),
+            max_size: defaults.max_size,
+        });
+        Dispatcher {
+            broker,
+            config,
+            groups,
+        }
+    }
+
+    /// The consumer groups this node coordinates.
+    pub fn groups(&self) -> &GroupCoordinator {
+        &self.groups
     }
 
     /// The protocol settings.
@@ -68,6 +106,16 @@ impl Dispatcher {
 
     /// Handles one request frame.
     pub async fn handle(&self, frame: Bytes, listener: &str) -> Outcome {
+        self.handle_from(frame, listener, None).await
+    }
+
+    /// Handles one request frame from the client at `peer`.
+    pub async fn handle_from(
+        &self,
+        frame: Bytes,
+        listener: &str,
+        peer: Option<std::net::SocketAddr>,
+    ) -> Outcome {
         if frame.len() < MIN_REQUEST_HEADER_BYTES {
             return Outcome::Close(format!(
                 "request of {} bytes is shorter than a request header",
@@ -122,7 +170,11 @@ impl Dispatcher {
                 "ignoring trailing request bytes"
             );
         }
-        let ctx = RequestContext { header, listener };
+        let ctx = RequestContext {
+            header,
+            listener,
+            peer,
+        };
         match handlers::handle(self, &ctx, request).await {
             handlers::HandlerOutcome::Respond(response) => {
                 encode_response(&ctx.header, version, api_key, &response)

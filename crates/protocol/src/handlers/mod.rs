@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod configs;
 pub mod elections;
 pub mod fetch;
+pub mod groups;
 mod leader_hint;
 pub mod metadata;
 pub mod offsets;
@@ -70,6 +71,22 @@ pub async fn handle(
         RequestKind::CreatePartitions(req) => {
             ResponseKind::CreatePartitions(admin::create_partitions(d, req).await)
         }
+        RequestKind::FindCoordinator(req) => {
+            ResponseKind::FindCoordinator(groups::find_coordinator(d, ctx, req, v).await)
+        }
+        RequestKind::JoinGroup(req) => {
+            ResponseKind::JoinGroup(groups::join_group(d, ctx, req, v).await)
+        }
+        RequestKind::SyncGroup(req) => ResponseKind::SyncGroup(groups::sync_group(d, req).await),
+        RequestKind::Heartbeat(req) => ResponseKind::Heartbeat(groups::heartbeat(d, req)),
+        RequestKind::LeaveGroup(req) => ResponseKind::LeaveGroup(groups::leave_group(d, req, v)),
+        RequestKind::OffsetCommit(req) => ResponseKind::OffsetCommit(groups::offset_commit(d, req)),
+        RequestKind::OffsetFetch(req) => ResponseKind::OffsetFetch(groups::offset_fetch(d, req, v)),
+        RequestKind::ListGroups(req) => ResponseKind::ListGroups(groups::list_groups(d, req)),
+        RequestKind::DescribeGroups(req) => {
+            ResponseKind::DescribeGroups(groups::describe_groups(d, req))
+        }
+        RequestKind::DeleteGroups(req) => ResponseKind::DeleteGroups(groups::delete_groups(d, req)),
         RequestKind::ElectLeaders(req) => {
             ResponseKind::ElectLeaders(elections::elect_leaders(d, req, v).await)
         }

@@ -1,0 +1,154 @@
+//! Consumer groups, classic protocol (issue 6, first part): librdkafka consumers that
+//! subscribe() share a topic's partitions through the group coordinator (the leader of the
+//! group's `__consumer_offsets` partition), two groups read the same topic independently, and
+//! a consumer that committed resumes after its commit.
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::{Duration, Instant};
+
+use common::cluster::*;
+use common::{send_all, unique_topic};
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+const PARTITIONS: i32 = 6;
+const RECORDS: usize = 60;
+
+fn bootstrap(cluster: &Cluster) -> String {
+    cluster
+        .nodes
+        .iter()
+        .map(|n| n.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn group_consumer(cluster: &Cluster, group: &str, topic: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap(cluster))
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("session.timeout.ms", "10000")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    consumer
+}
+
+/// Polls every consumer until `until` holds for what they read together (values by consumer).
+fn poll_all(
+    consumers: &[&BaseConsumer],
+    timeout: Duration,
+    until: impl Fn(&[Vec<String>]) -> bool,
+) -> Vec<Vec<String>> {
+    let deadline = Instant::now() + timeout;
+    let mut read = vec![Vec::new(); consumers.len()];
+    while !until(&read) {
+        assert!(
+            Instant::now() < deadline,
+            "consumers read {:?} records",
+            read.iter().map(Vec::len).collect::<Vec<_>>()
+        );
+        for (i, c) in consumers.iter().enumerate() {
+            if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
+                read[i].push(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
+            }
+        }
+    }
+    read
+}
+
+fn assigned(c: &BaseConsumer) -> BTreeSet<i32> {
+    c.assignment()
+        .map(|tpl| tpl.elements().iter().map(|e| e.partition()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn groups_share_partitions_and_read_independently() {
+    let cluster = Cluster::start_with(&[("group.initial.rebalance.delay.ms", "500")]);
+    let topic = unique_topic("inventory_purchases");
+    let (ok, out, err) = tool(
+        cluster.node(1),
+        &[
+            "--create",
+            "--topic",
+            &topic,
+            "--partitions",
+            &PARTITIONS.to_string(),
+            "--replication-factor",
+            "3",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap(&cluster))
+        .set("acks", "all")
+        .create()
+        .expect("producer");
+    let values: Vec<String> = (0..RECORDS).map(|i| format!("purchase-{i}")).collect();
+    let delivered = send_all(
+        &producer,
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                FutureRecord::to(&topic)
+                    .payload(v.as_bytes())
+                    .partition(i as i32 % PARTITIONS)
+            })
+            .collect(),
+    );
+    assert_eq!(delivered.len(), RECORDS);
+    let everything: HashSet<String> = values.iter().cloned().collect();
+
+    // group1: one consumer gets all six partitions and every record.
+    let g1 = group_consumer(&cluster, "group1", &topic);
+    let read = poll_all(&[&g1], Duration::from_secs(60), |r| r[0].len() >= RECORDS);
+    assert_eq!(read[0].iter().cloned().collect::<HashSet<_>>(), everything);
+    assert_eq!(assigned(&g1), (0..PARTITIONS).collect());
+
+    // group2: two consumers split the partitions 3 + 3 and together read every record, again.
+    let a = group_consumer(&cluster, "group2", &topic);
+    let b = group_consumer(&cluster, "group2", &topic);
+    let read = poll_all(&[&a, &b], Duration::from_secs(60), |r| {
+        r[0].len() + r[1].len() >= RECORDS
+    });
+    let (pa, pb) = (assigned(&a), assigned(&b));
+    assert_eq!(pa.len(), 3, "a: {pa:?}, b: {pb:?}");
+    assert_eq!(pb.len(), 3, "a: {pa:?}, b: {pb:?}");
+    assert!(pa.is_disjoint(&pb));
+    let together: HashSet<String> = read.concat().into_iter().collect();
+    assert_eq!(together, everything);
+
+    // Commit, leave, come back: the group resumes after the commit.
+    g1.commit_consumer_state(CommitMode::Sync).expect("commit");
+    drop(g1);
+    let more: Vec<String> = (0..6).map(|i| format!("later-{i}")).collect();
+    send_all(
+        &producer,
+        more.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                FutureRecord::to(&topic)
+                    .payload(v.as_bytes())
+                    .partition(i as i32)
+            })
+            .collect(),
+    );
+    let again = group_consumer(&cluster, "group1", &topic);
+    let read = poll_all(&[&again], Duration::from_secs(60), |r| {
+        r[0].len() >= more.len()
+    });
+    assert_eq!(
+        read[0].iter().cloned().collect::<HashSet<_>>(),
+        more.iter().cloned().collect::<HashSet<_>>(),
+        "after the commit only the new records are read"
+    );
+}
