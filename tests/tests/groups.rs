@@ -152,3 +152,92 @@ fn groups_share_partitions_and_read_independently() {
         "after the commit only the new records are read"
     );
 }
+
+#[test]
+fn committed_offsets_survive_the_coordinators_death() {
+    let mut cluster = Cluster::start_with(&[("group.initial.rebalance.delay.ms", "0")]);
+    let topic = unique_topic("durable");
+    let (ok, out, err) = tool(
+        cluster.node(1),
+        &[
+            "--create",
+            "--topic",
+            &topic,
+            "--partitions",
+            "3",
+            "--replication-factor",
+            "3",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap(&cluster))
+        .set("acks", "all")
+        .set("message.timeout.ms", "30000")
+        .create()
+        .expect("producer");
+    let first: Vec<String> = (0..30).map(|i| format!("first-{i}")).collect();
+    send_all(
+        &producer,
+        first
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                FutureRecord::to(&topic)
+                    .payload(v.as_bytes())
+                    .partition(i as i32 % 3)
+            })
+            .collect(),
+    );
+    let group = "durable-group";
+    let c = group_consumer(&cluster, group, &topic);
+    let read = poll_all(&[&c], Duration::from_secs(60), |r| {
+        r[0].len() >= first.len()
+    });
+    assert_eq!(read[0].len(), first.len());
+    c.commit_consumer_state(CommitMode::Sync).expect("commit");
+    drop(c);
+
+    // The coordinator is the leader of the group's __consumer_offsets partition: kill it.
+    let partition = strata_group_partition(group, 50);
+    let rows = leaders(&describe(cluster.node(1), "__consumer_offsets"));
+    let coordinator = rows
+        .iter()
+        .find(|(p, ..)| *p == partition)
+        .map(|(_, leader, _)| *leader)
+        .expect("the group's offsets partition");
+    assert!(coordinator > 0, "{rows:?}");
+    cluster.node_mut(coordinator).kill9();
+
+    let later: Vec<String> = (0..3).map(|i| format!("later-{i}")).collect();
+    send_all(
+        &producer,
+        later
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                FutureRecord::to(&topic)
+                    .payload(v.as_bytes())
+                    .partition(i as i32)
+            })
+            .collect(),
+    );
+    let again = group_consumer(&cluster, group, &topic);
+    let read = poll_all(&[&again], Duration::from_secs(60), |r| {
+        r[0].len() >= later.len()
+    });
+    assert_eq!(
+        read[0].iter().cloned().collect::<HashSet<_>>(),
+        later.iter().cloned().collect::<HashSet<_>>(),
+        "the new coordinator (node {coordinator} was killed) serves the committed offsets"
+    );
+}
+
+/// Kafka's `abs(groupId.hashCode()) % partitions` (as strata-group computes it).
+fn strata_group_partition(group: &str, partitions: i32) -> i32 {
+    let mut hash: i32 = 0;
+    for unit in group.encode_utf16() {
+        hash = hash.wrapping_mul(31).wrapping_add(i32::from(unit));
+    }
+    (if hash == i32::MIN { 0 } else { hash.abs() }) % partitions
+}

@@ -12,6 +12,8 @@ use kafka_protocol::ResponseError;
 use strata_broker::Broker;
 use strata_group::{GroupConfig, GroupCoordinator};
 
+use crate::offsets_log::{spawn_loader, Loaded};
+
 use crate::handlers;
 use crate::server::ProtocolConfig;
 use crate::versions::is_supported;
@@ -52,6 +54,7 @@ pub struct Dispatcher {
     broker: Arc<Broker>,
     config: ProtocolConfig,
     groups: GroupCoordinator,
+    loaded: Loaded,
 }
 
 impl Dispatcher {
@@ -82,11 +85,32 @@ impl Dispatcher {
             ),
             max_size: defaults.max_size,
         });
+        let loaded = Loaded::default();
+        let partitions = config
+            .broker_configs
+            .iter()
+            .find(|(k, ..)| k == "offsets.topic.num.partitions")
+            .and_then(|(_, v, ..)| v.parse().ok())
+            .filter(|n: &i32| *n > 0)
+            .unwrap_or(strata_group::DEFAULT_OFFSETS_TOPIC_PARTITIONS);
+        spawn_loader(
+            Arc::downgrade(&broker),
+            groups.clone(),
+            loaded.clone(),
+            partitions,
+            config.node_id,
+        );
         Dispatcher {
             broker,
             config,
             groups,
+            loaded,
         }
+    }
+
+    /// The `__consumer_offsets` partitions loaded into the group coordinator.
+    pub fn loaded(&self) -> &Loaded {
+        &self.loaded
     }
 
     /// The consumer groups this node coordinates.

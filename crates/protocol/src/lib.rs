@@ -7,14 +7,17 @@
 //! - [`versions`]: the API versions this node really implements (ApiVersions).
 //! - [`dispatch`]: decodes a request and hands it to its handler in [`handlers`].
 //! - [`errors`]: broker, storage and controller errors as Kafka error codes.
+//! - [`offsets_log`]: committed offsets as `__consumer_offsets` records, and their loading.
 //!
-//! This crate translates; it must never hold partition or metadata state itself.
+//! This crate translates; it must never hold partition or metadata state itself (group
+//! state lives in `strata-group`, offsets in the `__consumer_offsets` log).
 
 pub mod connection;
 pub mod dispatch;
 pub mod errors;
 pub mod frame;
 pub mod handlers;
+pub mod offsets_log;
 pub mod server;
 pub mod versions;
 

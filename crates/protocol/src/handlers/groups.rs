@@ -77,15 +77,66 @@ fn offsets_replication_factor(d: &Dispatcher) -> i16 {
         .unwrap_or(DEFAULT_OFFSETS_TOPIC_REPLICATION_FACTOR)
 }
 
-/// Whether this node coordinates `group` now: it leads the group's offsets partition.
-fn coordinates(d: &Dispatcher, group: &str) -> bool {
+/// Why this node cannot serve `group` now: NOT_COORDINATOR when it does not lead the
+/// group's offsets partition, COORDINATOR_LOAD_IN_PROGRESS while it is still reading it.
+fn coordinator_error(d: &Dispatcher, group: &str) -> Option<i16> {
     let partition = partition_for(group, offsets_partitions(d));
-    d.broker()
+    let state = d
+        .broker()
         .partition(OFFSETS_TOPIC, partition)
-        .is_some_and(|p| p.state().leader == d.config().node_id)
+        .map(|p| p.state());
+    match state {
+        Some(s) if s.leader == d.config().node_id => {
+            if d.loaded().epoch(partition) == Some(s.leader_epoch) {
+                None
+            } else {
+                Some(ResponseError::CoordinatorLoadInProgress.code())
+            }
+        }
+        _ => Some(NOT_COORDINATOR),
+    }
+}
+
+/// Whether this node coordinates `group` now.
+fn coordinates(d: &Dispatcher, group: &str) -> bool {
+    coordinator_error(d, group).is_none()
 }
 
 const NOT_COORDINATOR: i16 = 16;
+
+/// How long a commit waits for the offsets partition's ISR (Kafka: `offsets.commit.timeout.ms`).
+const OFFSETS_COMMIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Appends offset records for `group` to its `__consumer_offsets` partition and waits until
+/// they are committed (acks=all), as Kafka does before acknowledging an OffsetCommit.
+async fn persist(
+    d: &Dispatcher,
+    group: &str,
+    records: &[((String, i32), Option<CommittedOffset>)],
+) -> Result<(), i16> {
+    let Some(batch) = crate::offsets_log::encode(group, records) else {
+        return Ok(());
+    };
+    let partition = partition_for(group, offsets_partitions(d));
+    match d
+        .broker()
+        .produce_and_replicate(OFFSETS_TOPIC, partition, batch, -1, OFFSETS_COMMIT_TIMEOUT)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(error) => {
+            tracing::warn!(group, partition, %error, "cannot write offsets to __consumer_offsets");
+            // Kafka's mapping of append errors for offset commits.
+            Err(match crate::errors::KafkaError::from(&error).code {
+                ResponseError::NotLeaderOrFollower => NOT_COORDINATOR,
+                ResponseError::MessageTooLarge | ResponseError::RecordListTooLarge => {
+                    ResponseError::InvalidCommitOffsetSize.code()
+                }
+                _ => ResponseError::CoordinatorNotAvailable.code(),
+            })
+        }
+    }
+}
 
 /// The coordinator of one key: `(node id, host, port)` or an error code.
 async fn find_one(
@@ -186,8 +237,8 @@ pub async fn join_group(
     let base = JoinGroupResponse::default()
         .with_generation_id(-1)
         .with_member_id(req.member_id.clone());
-    if !group_id.is_empty() && !coordinates(d, &group_id) {
-        return base.with_error_code(NOT_COORDINATOR);
+    if let Some(code) = coordinator_error(d, &group_id).filter(|_| !group_id.is_empty()) {
+        return base.with_error_code(code);
     }
     let join = JoinRequest {
         group_id,
@@ -244,8 +295,8 @@ pub async fn join_group(
 /// Handles SyncGroup.
 pub async fn sync_group(d: &Dispatcher, req: SyncGroupRequest) -> SyncGroupResponse {
     let group_id = req.group_id.to_string();
-    if !coordinates(d, &group_id) {
-        return SyncGroupResponse::default().with_error_code(NOT_COORDINATOR);
+    if let Some(code) = coordinator_error(d, &group_id) {
+        return SyncGroupResponse::default().with_error_code(code);
     }
     let assignments = req
         .assignments
@@ -270,8 +321,8 @@ pub async fn sync_group(d: &Dispatcher, req: SyncGroupRequest) -> SyncGroupRespo
 /// Handles Heartbeat.
 pub fn heartbeat(d: &Dispatcher, req: HeartbeatRequest) -> HeartbeatResponse {
     let group_id = req.group_id.to_string();
-    if !coordinates(d, &group_id) {
-        return HeartbeatResponse::default().with_error_code(NOT_COORDINATOR);
+    if let Some(code) = coordinator_error(d, &group_id) {
+        return HeartbeatResponse::default().with_error_code(code);
     }
     match d
         .groups()
@@ -285,8 +336,8 @@ pub fn heartbeat(d: &Dispatcher, req: HeartbeatRequest) -> HeartbeatResponse {
 /// Handles LeaveGroup (v0–2: one member; v3+: a batch, by member or instance id).
 pub fn leave_group(d: &Dispatcher, req: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
     let group_id = req.group_id.to_string();
-    if !coordinates(d, &group_id) {
-        return LeaveGroupResponse::default().with_error_code(NOT_COORDINATOR);
+    if let Some(code) = coordinator_error(d, &group_id) {
+        return LeaveGroupResponse::default().with_error_code(code);
     }
     if version < 3 {
         return match d.groups().leave(&group_id, &req.member_id, None) {
@@ -319,11 +370,14 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// Handles OffsetCommit.
-pub fn offset_commit(d: &Dispatcher, req: OffsetCommitRequest) -> OffsetCommitResponse {
+/// Handles OffsetCommit: validated by the group, written to `__consumer_offsets` (acks=all),
+/// then visible to OffsetFetch.
+pub async fn offset_commit(d: &Dispatcher, req: OffsetCommitRequest) -> OffsetCommitResponse {
     let group_id = req.group_id.to_string();
-    let whole = if !coordinates(d, &group_id) {
-        Some(NOT_COORDINATOR)
+    let whole = if group_id.is_empty() {
+        Some(ResponseError::InvalidGroupId.code())
+    } else if let Some(code) = coordinator_error(d, &group_id) {
+        Some(code)
     } else {
         d.groups()
             .check_commit(&group_id, &req.member_id, req.generation_id_or_member_epoch)
@@ -332,7 +386,7 @@ pub fn offset_commit(d: &Dispatcher, req: OffsetCommitRequest) -> OffsetCommitRe
     };
     let image = d.broker().image();
     let mut stored = Vec::new();
-    let topics = req
+    let mut topics: Vec<OffsetCommitResponseTopic> = req
         .topics
         .iter()
         .map(|t| {
@@ -375,7 +429,22 @@ pub fn offset_commit(d: &Dispatcher, req: OffsetCommitRequest) -> OffsetCommitRe
         })
         .collect();
     if !stored.is_empty() {
-        d.groups().store_offsets(&group_id, stored);
+        let records: Vec<_> = stored
+            .iter()
+            .map(|(k, o)| (k.clone(), Some(o.clone())))
+            .collect();
+        match persist(d, &group_id, &records).await {
+            Ok(()) => d.groups().store_offsets(&group_id, stored),
+            Err(code) => {
+                for t in &mut topics {
+                    for p in &mut t.partitions {
+                        if p.error_code == 0 {
+                            p.error_code = code;
+                        }
+                    }
+                }
+            }
+        }
     }
     OffsetCommitResponse::default().with_topics(topics)
 }
@@ -389,8 +458,8 @@ fn fetch_group(
     group_id: &str,
     topics: Option<Vec<(String, Vec<i32>)>>,
 ) -> Result<FetchedTopics, i16> {
-    if !coordinates(d, group_id) {
-        return Err(NOT_COORDINATOR);
+    if let Some(code) = coordinator_error(d, group_id) {
+        return Err(code);
     }
     let wanted: Option<Vec<(String, i32)>> = topics.as_ref().map(|ts| {
         ts.iter()
@@ -555,10 +624,10 @@ pub fn describe_groups(d: &Dispatcher, req: DescribeGroupsRequest) -> DescribeGr
         .iter()
         .map(|g| {
             let id = g.to_string();
-            if !coordinates(d, &id) {
+            if let Some(code) = coordinator_error(d, &id) {
                 return DescribedGroup::default()
                     .with_group_id(g.clone())
-                    .with_error_code(NOT_COORDINATOR);
+                    .with_error_code(code);
             }
             let desc = d.groups().describe(&id);
             DescribedGroup::default()
@@ -587,21 +656,29 @@ pub fn describe_groups(d: &Dispatcher, req: DescribeGroupsRequest) -> DescribeGr
     DescribeGroupsResponse::default().with_groups(groups)
 }
 
-/// Handles DeleteGroups.
-pub fn delete_groups(d: &Dispatcher, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
-    let results = req
-        .groups_names
-        .iter()
-        .map(|g| {
-            let error = if !coordinates(d, g) {
-                NOT_COORDINATOR
-            } else {
-                d.groups().delete(g).err().map_or(0, |e| code(&e))
-            };
+/// Handles DeleteGroups: an empty group's offsets get tombstones in `__consumer_offsets`.
+pub async fn delete_groups(d: &Dispatcher, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let mut results = Vec::new();
+    for g in &req.groups_names {
+        let error = match coordinator_error(d, g) {
+            Some(code) => code,
+            None => {
+                let offsets = d.groups().fetch_offsets(g, None);
+                let tombstones: Vec<_> = offsets.into_iter().map(|(k, _)| (k, None)).collect();
+                match d.groups().delete(g) {
+                    Err(e) => code(&e),
+                    Ok(()) => match persist(d, g, &tombstones).await {
+                        Ok(()) => 0,
+                        Err(code) => code,
+                    },
+                }
+            }
+        };
+        results.push(
             DeletableGroupResult::default()
                 .with_group_id(g.clone())
-                .with_error_code(error)
-        })
-        .collect();
+                .with_error_code(error),
+        );
+    }
     DeleteGroupsResponse::default().with_results(results)
 }

@@ -80,13 +80,17 @@ pub async fn handle(
         RequestKind::SyncGroup(req) => ResponseKind::SyncGroup(groups::sync_group(d, req).await),
         RequestKind::Heartbeat(req) => ResponseKind::Heartbeat(groups::heartbeat(d, req)),
         RequestKind::LeaveGroup(req) => ResponseKind::LeaveGroup(groups::leave_group(d, req, v)),
-        RequestKind::OffsetCommit(req) => ResponseKind::OffsetCommit(groups::offset_commit(d, req)),
+        RequestKind::OffsetCommit(req) => {
+            ResponseKind::OffsetCommit(groups::offset_commit(d, req).await)
+        }
         RequestKind::OffsetFetch(req) => ResponseKind::OffsetFetch(groups::offset_fetch(d, req, v)),
         RequestKind::ListGroups(req) => ResponseKind::ListGroups(groups::list_groups(d, req)),
         RequestKind::DescribeGroups(req) => {
             ResponseKind::DescribeGroups(groups::describe_groups(d, req))
         }
-        RequestKind::DeleteGroups(req) => ResponseKind::DeleteGroups(groups::delete_groups(d, req)),
+        RequestKind::DeleteGroups(req) => {
+            ResponseKind::DeleteGroups(groups::delete_groups(d, req).await)
+        }
         RequestKind::ElectLeaders(req) => {
             ResponseKind::ElectLeaders(elections::elect_leaders(d, req, v).await)
         }
