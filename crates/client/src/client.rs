@@ -85,10 +85,10 @@ pub fn parse_bootstrap(bootstrap: &str) -> Result<Vec<String>> {
 ///
 /// Methods take `&mut self` and run one request at a time; that is all the CLI tools need.
 pub struct Client {
-    client_id: String,
+    pub(crate) client_id: String,
     bootstrap: Connection,
-    brokers: HashMap<i32, String>,
-    connections: HashMap<i32, Connection>,
+    pub(crate) brokers: HashMap<i32, String>,
+    pub(crate) connections: HashMap<i32, Connection>,
     controller_id: i32,
     /// (topic, partition) -> leader id, from the latest metadata.
     leaders: HashMap<(String, i32), i32>,
@@ -166,7 +166,7 @@ impl Client {
     }
 
     /// Drops a cached connection after a transport error so the next call reconnects.
-    fn forget_connection(&mut self, id: i32, err: &ClientError) {
+    pub(crate) fn forget_connection(&mut self, id: i32, err: &ClientError) {
         if err.is_connection_broken() {
             self.connections.remove(&id);
         }

@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod connection;
+pub mod coordinator;
 pub mod error;
 pub mod partitioner;
 pub mod quorum;
