@@ -343,11 +343,26 @@ def test_console_consumer_timeout_and_seed_formatter_flags(node, bin_path, topic
     assert "Processed a total of 1 messages" in r.stderr, r.stderr
 
 
-def test_console_consumer_group_fails_clearly(node, bin_path, topic):
-    create_topic(node, topic)
-    r = tool(bin_path, "kafka-console-consumer", "--bootstrap-server", node.bootstrap, "--topic", topic, "--group", "1")
-    assert r.returncode != 0
-    assert "not implemented" in r.stderr and "--group" in r.stderr, r.stderr
+def test_console_consumer_group_resumes_after_its_commit(node, bin_path, topic):
+    """The seeds' `kafka-console-consumer --group 1`: a group member reads from the start
+    (--from-beginning applies only without a committed offset), commits on exit, and the next
+    run of the same group reads only what came after."""
+    create_topic(node, topic, partitions=3)
+    ok(tool(bin_path, "kafka-console-producer", "--bootstrap-server", node.bootstrap, "--topic", topic,
+            stdin="a\nb\nc\nd\n"), "produce")
+    group = f"console-{topic}"
+    r = tool(bin_path, "kafka-console-consumer", "--bootstrap-server", node.bootstrap, "--topic", topic,
+             "--group", group, "--from-beginning", "--max-messages", "4", "--timeout-ms", "20000")
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.split()) == ["a", "b", "c", "d"], r.stdout
+    ok(tool(bin_path, "kafka-console-producer", "--bootstrap-server", node.bootstrap, "--topic", topic,
+            stdin="e\n"), "produce more")
+    r = tool(bin_path, "kafka-console-consumer", "--bootstrap-server", node.bootstrap, "--topic", topic,
+             "--group", group, "--from-beginning", "--timeout-ms", "5000")
+    assert r.stdout.split() == ["e"], f"after the commit only the new record: {r.stdout!r} {r.stderr!r}"
+    r = tool(bin_path, "kafka-console-consumer", "--bootstrap-server", node.bootstrap, "--topic", topic,
+             "--group", group, "--partition", "0")
+    assert r.returncode != 0 and "group and partition cannot be specified together" in r.stderr, r.stderr
 
 
 def test_console_producer_config_file_and_codec(node, bin_path, topic, tmp_path):

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::FindCoordinatorRequest;
+use kafka_protocol::messages::{ApiKey, FindCoordinatorRequest};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::client::Client;
@@ -26,11 +26,17 @@ impl Client {
     pub async fn coordinator_for(&mut self, group: &str) -> Result<i32> {
         let deadline = Instant::now() + FIND_COORDINATOR_TIMEOUT;
         loop {
+            let conn = self.any_connection();
+            let version = conn.negotiated_version(ApiKey::FindCoordinator)?;
             let mut req = FindCoordinatorRequest::default();
-            req.key = StrBytes::from_string(group.to_string());
             req.key_type = 0;
-            req.coordinator_keys = vec![StrBytes::from_string(group.to_string())];
-            let (resp, version) = self.any_connection().send(&req).await?;
+            // v4 batches keys; earlier versions carry one.
+            if version >= 4 {
+                req.coordinator_keys = vec![StrBytes::from_string(group.to_string())];
+            } else {
+                req.key = StrBytes::from_string(group.to_string());
+            }
+            let resp = conn.send_version(&req, version, 0).await?;
             let (code, message, node, host, port) = if version >= 4 {
                 match resp.coordinators.first() {
                     Some(c) => (

@@ -1,10 +1,14 @@
-//! `kafka-console-consumer`: Kafka's ConsoleConsumer without consumer groups (assign mode).
+//! `kafka-console-consumer`: Kafka's ConsoleConsumer. Without `--group` it assigns itself the
+//! partitions (no group); with `--group G` (or `group.id`) it joins the group (classic
+//! protocol, range assignor), starts from the group's committed offsets, commits as it goes
+//! (`enable.auto.commit`, every `auto.commit.interval.ms`) and on exit, then leaves the group.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use strata_client::error::codes;
+use strata_client::membership::{GroupMember, HEARTBEAT_INTERVAL, REBALANCE_IN_PROGRESS};
 use strata_client::{
     Client, FetchTarget, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, READ_COMMITTED, READ_UNCOMMITTED,
 };
@@ -20,8 +24,8 @@ pub const FETCH_MAX_BYTES: i32 = 1024 * 1024;
 /// Pause after a failed round before trying again.
 pub const ERROR_BACKOFF_MS: u64 = 200;
 
-/// Message printed for `--group`, which needs consumer-group support Strata does not have yet.
-pub const GROUP_UNSUPPORTED: &str = "strata: --group (consumer groups) is not implemented yet; consume without --group, or with --partition";
+/// Kafka's `auto.commit.interval.ms` default.
+pub const AUTO_COMMIT_INTERVAL_MS: u64 = 5_000;
 
 const SPECS: &[OptSpec] = &[
     opt("bootstrap-server", Arity::Required, "String: server to connect to", "REQUIRED: The server(s) to connect to."),
@@ -92,6 +96,10 @@ pub struct ConsumerSettings {
     pub client_id: String,
     /// Output formatter.
     pub formatter: MessageFormatter,
+    /// `--group` / `group.id`: consume as a member of this group.
+    pub group: Option<String>,
+    /// `enable.auto.commit` (Kafka's default: true) with its interval.
+    pub auto_commit_ms: Option<u64>,
 }
 
 /// What parsing decided.
@@ -179,12 +187,30 @@ pub fn parse_settings(args: &[String]) -> ParseOutcome {
         Err(e) => return usage_fail(e),
     }
     props::warn_unsupported_security(&consumer_props);
-    if p.has("group") || consumer_props.contains_key("group.id") {
-        return ParseOutcome::Fail {
-            message: GROUP_UNSUPPORTED.to_string(),
-            with_usage: false,
-        };
+    let group = match (p.value("group"), consumer_props.get("group.id")) {
+        (Some(a), Some(b)) if a != b => {
+            return ParseOutcome::Fail {
+                message: format!(
+                    "Option [group] conflicts with consumer property group.id ({a} != {b})"
+                ),
+                with_usage: false,
+            }
+        }
+        (Some(a), _) => Some(a.to_string()),
+        (None, b) => b.cloned(),
+    };
+    if group.is_some() && partition.is_some() {
+        return usage_fail("Options group and partition cannot be specified together.");
     }
+    let auto_commit_ms = match consumer_props.get("enable.auto.commit").map(String::as_str) {
+        Some("false") => None,
+        _ => Some(
+            consumer_props
+                .get("auto.commit.interval.ms")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(AUTO_COMMIT_INTERVAL_MS),
+        ),
+    };
     let reset = consumer_props.get("auto.offset.reset").cloned();
     if let Some(r) = &reset {
         if from_beginning && r != "earliest" {
@@ -278,6 +304,8 @@ pub fn parse_settings(args: &[String]) -> ParseOutcome {
             .cloned()
             .unwrap_or_else(|| "console-consumer".into()),
         formatter: MessageFormatter::from_props(&formatter_props),
+        group,
+        auto_commit_ms,
     }))
 }
 
@@ -383,6 +411,11 @@ async fn consume(s: &ConsumerSettings) -> (u64, i32) {
             return (0, 1);
         }
     };
+    if let Some(group) = &s.group {
+        let mut topics: Vec<String> = parts.iter().map(|(t, _)| t.clone()).collect();
+        topics.dedup();
+        return consume_group(&mut client, s, group, topics).await;
+    }
     let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
     for (t, p) in &parts {
         let mut attempts = 0;
@@ -404,101 +437,220 @@ async fn consume(s: &ConsumerSettings) -> (u64, i32) {
         }
     }
     let mut last_record = Instant::now();
-    let stdout = std::io::stdout();
-    let mut buf: Vec<u8> = Vec::new();
     loop {
-        if s.max_messages.is_some_and(|m| count >= m) {
-            return (count, 0);
+        match fetch_step(&mut client, s, &mut positions, &mut count, &mut last_record).await {
+            Step::Continue => {}
+            Step::Stop => return (count, 0),
         }
-        if let Some(t) = s.timeout_ms {
-            if last_record.elapsed() > Duration::from_millis(t) {
-                timeout_exit();
-                return (count, 0);
+    }
+}
+
+/// What the consume loop does after one fetch round.
+enum Step {
+    Continue,
+    Stop,
+}
+
+/// One fetch round over `positions`: prints what arrived, advances the positions, and says
+/// whether to stop (max messages, timeout, Ctrl-C, stdout closed).
+async fn fetch_step(
+    client: &mut Client,
+    s: &ConsumerSettings,
+    positions: &mut BTreeMap<(String, i32), i64>,
+    count: &mut u64,
+    last_record: &mut Instant,
+) -> Step {
+    if s.max_messages.is_some_and(|m| *count >= m) {
+        return Step::Stop;
+    }
+    if let Some(t) = s.timeout_ms {
+        if last_record.elapsed() > Duration::from_millis(t) {
+            timeout_exit();
+            return Step::Stop;
+        }
+    }
+    let targets: Vec<FetchTarget> = positions
+        .iter()
+        .map(|((t, p), o)| FetchTarget {
+            topic: t.clone(),
+            partition: *p,
+            offset: *o,
+        })
+        .collect();
+    let wait = match s.timeout_ms {
+        Some(t) => {
+            let left = Duration::from_millis(t).saturating_sub(last_record.elapsed());
+            (left.as_millis() as i32).clamp(0, FETCH_MAX_WAIT_MS)
+        }
+        None => FETCH_MAX_WAIT_MS,
+    };
+    if targets.is_empty() {
+        // A group member with no partitions: wait like a fetch would.
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))) => {}
+            _ = tokio::signal::ctrl_c() => return Step::Stop,
+        }
+        return Step::Continue;
+    }
+    let fetched = tokio::select! {
+        r = client.fetch_many(&targets, wait, FETCH_MAX_BYTES, s.isolation_level) => r,
+        _ = tokio::signal::ctrl_c() => return Step::Stop,
+    };
+    let fetched = match fetched {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::debug!(error = %e, "fetch failed; retrying");
+            tokio::time::sleep(Duration::from_millis(ERROR_BACKOFF_MS)).await;
+            return Step::Continue;
+        }
+    };
+    let mut buf: Vec<u8> = Vec::new();
+    let mut stop = false;
+    for fp in fetched {
+        let key = (fp.topic.clone(), fp.partition);
+        if let Some(err) = &fp.error {
+            if err.kafka_code() == Some(codes::OFFSET_OUT_OF_RANGE) {
+                let start = if s.reset_to_earliest {
+                    StartOffset::Earliest
+                } else {
+                    StartOffset::Latest
+                };
+                if let Ok(o) =
+                    resolve_offset(client, &fp.topic, fp.partition, start, s.isolation_level).await
+                {
+                    positions.insert(key, o);
+                }
+            } else {
+                tracing::debug!(error = %err, topic = %fp.topic, partition = fp.partition, "partition fetch error");
+            }
+            continue;
+        }
+        for r in &fp.records {
+            if s.max_messages.is_some_and(|m| *count >= m) {
+                stop = true;
+                break;
+            }
+            s.formatter.write(r, &mut buf);
+            *count += 1;
+            *last_record = Instant::now();
+            positions.insert(key.clone(), r.offset + 1);
+        }
+        if !stop {
+            if let Some(next) = fp.next_offset {
+                let pos = positions.entry(key).or_insert(next);
+                debug_assert!(next >= 0);
+                if next > *pos {
+                    *pos = next;
+                }
             }
         }
-        let targets: Vec<FetchTarget> = positions
-            .iter()
-            .map(|((t, p), o)| FetchTarget {
-                topic: t.clone(),
-                partition: *p,
-                offset: *o,
-            })
-            .collect();
-        let wait = match s.timeout_ms {
-            Some(t) => {
-                let left = Duration::from_millis(t).saturating_sub(last_record.elapsed());
-                (left.as_millis() as i32).clamp(0, FETCH_MAX_WAIT_MS)
-            }
-            None => FETCH_MAX_WAIT_MS,
-        };
-        let fetched = tokio::select! {
-            r = client.fetch_many(&targets, wait, FETCH_MAX_BYTES, s.isolation_level) => r,
+    }
+    if !buf.is_empty() {
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        if out.write_all(&buf).and_then(|_| out.flush()).is_err() {
+            eprintln!("Unable to write to standard out, closing consumer.");
+            return Step::Stop;
+        }
+    }
+    if stop || s.max_messages.is_some_and(|m| *count >= m) {
+        Step::Stop
+    } else {
+        Step::Continue
+    }
+}
+
+/// The group consume loop: join, start from the committed offsets (else the reset policy),
+/// heartbeat and commit while fetching, rejoin on a rebalance; commit and leave at the end.
+async fn consume_group(
+    client: &mut Client,
+    s: &ConsumerSettings,
+    group: &str,
+    topics: Vec<String>,
+) -> (u64, i32) {
+    let mut member = GroupMember::new(group, topics);
+    let mut count: u64 = 0;
+    let mut last_record: Instant;
+    let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    'rejoin: loop {
+        let joined = tokio::select! {
+            r = member.join(client) => r,
             _ = tokio::signal::ctrl_c() => return (count, 0),
         };
-        let fetched = match fetched {
-            Ok(f) => f,
+        let parts = match joined {
+            Ok(p) => p,
             Err(e) => {
-                tracing::debug!(error = %e, "fetch failed; retrying");
-                tokio::time::sleep(Duration::from_millis(ERROR_BACKOFF_MS)).await;
-                continue;
+                eprintln!("ERROR Unknown error when running consumer: {e}");
+                return (count, 1);
             }
         };
-        buf.clear();
-        let mut stop = false;
-        for fp in fetched {
-            let key = (fp.topic.clone(), fp.partition);
-            if let Some(err) = &fp.error {
-                if err.kafka_code() == Some(codes::OFFSET_OUT_OF_RANGE) {
+        let committed = match member.committed(client, &parts).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot fetch committed offsets; rejoining");
+                tokio::time::sleep(Duration::from_millis(ERROR_BACKOFF_MS)).await;
+                continue 'rejoin;
+            }
+        };
+        positions.clear();
+        for (t, p) in &parts {
+            let key = (t.clone(), *p);
+            let offset = match committed.get(&key) {
+                Some(o) if *o >= 0 => *o,
+                _ => {
                     let start = if s.reset_to_earliest {
                         StartOffset::Earliest
                     } else {
                         StartOffset::Latest
                     };
-                    if let Ok(o) = resolve_offset(
-                        &mut client,
-                        &fp.topic,
-                        fp.partition,
-                        start,
-                        s.isolation_level,
-                    )
-                    .await
-                    {
-                        positions.insert(key, o);
-                    }
-                } else {
-                    tracing::debug!(error = %err, topic = %fp.topic, partition = fp.partition, "partition fetch error");
-                }
-                continue;
-            }
-            for r in &fp.records {
-                if s.max_messages.is_some_and(|m| count >= m) {
-                    stop = true;
-                    break;
-                }
-                s.formatter.write(r, &mut buf);
-                count += 1;
-                last_record = Instant::now();
-                positions.insert(key.clone(), r.offset + 1);
-            }
-            if !stop {
-                if let Some(next) = fp.next_offset {
-                    let pos = positions.entry(key).or_insert(next);
-                    debug_assert!(next >= 0);
-                    if next > *pos {
-                        *pos = next;
+                    match resolve_offset(client, t, *p, start, s.isolation_level).await {
+                        Ok(o) => o,
+                        Err(e) => {
+                            tracing::debug!(error = %e, "cannot resolve a start offset; rejoining");
+                            tokio::time::sleep(Duration::from_millis(ERROR_BACKOFF_MS)).await;
+                            continue 'rejoin;
+                        }
                     }
                 }
-            }
+            };
+            positions.insert(key, offset);
         }
-        if !buf.is_empty() {
-            let mut out = stdout.lock();
-            if out.write_all(&buf).and_then(|_| out.flush()).is_err() {
-                eprintln!("Unable to write to standard out, closing consumer.");
+        // --timeout-ms counts from here: waiting for the group (its initial rebalance delay,
+        // other members) is not a silent topic.
+        last_record = Instant::now();
+        let mut last_heartbeat = Instant::now();
+        let mut last_commit = Instant::now();
+        loop {
+            let step = fetch_step(client, s, &mut positions, &mut count, &mut last_record).await;
+            if let Step::Stop = step {
+                if let Err(e) = member.commit(client, &positions).await {
+                    tracing::warn!(error = %e, "final offset commit failed");
+                }
+                let _ = member.leave(client).await;
                 return (count, 0);
             }
-        }
-        if stop {
-            return (count, 0);
+            if s.auto_commit_ms
+                .is_some_and(|ms| last_commit.elapsed() >= Duration::from_millis(ms))
+            {
+                if let Err(e) = member.commit(client, &positions).await {
+                    tracing::debug!(error = %e, "offset commit failed");
+                }
+                last_commit = Instant::now();
+            }
+            if last_heartbeat.elapsed() >= HEARTBEAT_INTERVAL {
+                last_heartbeat = Instant::now();
+                match member.heartbeat(client).await {
+                    Ok(0) => {}
+                    Ok(code) => {
+                        tracing::debug!(code, "heartbeat: rejoining the group");
+                        if code == REBALANCE_IN_PROGRESS && s.auto_commit_ms.is_some() {
+                            let _ = member.commit(client, &positions).await;
+                        }
+                        continue 'rejoin;
+                    }
+                    Err(e) => tracing::debug!(error = %e, "heartbeat failed"),
+                }
+            }
         }
     }
 }
@@ -609,8 +761,21 @@ mod tests {
             "Missing required argument \"[bootstrap-server]\""
         );
         assert_eq!(
-            fail_message(&["--bootstrap-server", "h:1", "--topic", "t", "--group", "g"]),
-            GROUP_UNSUPPORTED
+            run_settings(&["--bootstrap-server", "h:1", "--topic", "t", "--group", "g"]).group,
+            Some("g".to_string())
+        );
+        assert_eq!(
+            fail_message(&[
+                "--bootstrap-server",
+                "h:1",
+                "--topic",
+                "t",
+                "--group",
+                "g",
+                "--partition",
+                "0"
+            ]),
+            "Options group and partition cannot be specified together."
         );
         assert_eq!(
             fail_message(&[
