@@ -3,7 +3,8 @@
 Clients: confluent-kafka (librdkafka), kafka-python, aiokafka. Tools: `strata kafka-topics`,
 `strata kafka-console-producer`, `strata kafka-console-consumer` (Apache Kafka 3.9's flags and
 output), also through symlinks named `kafka-topics` / `kafka-topics.sh`.
-No consumer groups are used: consumers assign() partitions and read from the beginning.
+Most consumers assign() partitions and read from the beginning; the consumer-group tests at the
+end subscribe with each library's group consumer (join, share, commit, resume).
 """
 import asyncio
 import os
@@ -410,3 +411,101 @@ def test_internal_topics_are_protected(node, bin_path):
         f"producing to an internal topic must fail with INVALID_TOPIC_EXCEPTION, got {errors}"
     r = tool(bin_path, "kafka-topics", "--bootstrap-server", node.bootstrap, "--delete", "--topic", "__consumer_offsets")
     assert r.returncode != 0 and "internal topic" in r.stdout, f"stdout={r.stdout!r} stderr={r.stderr!r}"
+
+
+# ------------------------------------------------------------------ consumer groups
+
+def _produce_values(node, topic, values, partitions):
+    ck_produce(node, topic, [{"value": v.encode(), "partition": i % partitions} for i, v in enumerate(values)])
+
+
+def test_group_confluent_kafka_two_members_share_and_resume(node, topic):
+    """confluent-kafka: two members of one group split the partitions and read every record;
+    after both commit and close, a new member reads only what came later."""
+    create_topic(node, topic, partitions=4)
+    first = [f"ck-{i}" for i in range(40)]
+    _produce_values(node, topic, first, 4)
+    group = f"ck-group-{topic}"
+    conf = {"bootstrap.servers": node.bootstrap, "group.id": group, "auto.offset.reset": "earliest",
+            "enable.auto.commit": False, "session.timeout.ms": 10000}
+    a, b = Consumer(conf), Consumer(conf)
+    a.subscribe([topic])
+    b.subscribe([topic])
+    got = {"a": [], "b": []}
+    deadline = time.time() + 60
+    try:
+        while len(got["a"]) + len(got["b"]) < len(first) and time.time() < deadline:
+            for name, c in (("a", a), ("b", b)):
+                m = c.poll(0.1)
+                if m is not None and m.error() is None:
+                    got[name].append(m.value().decode())
+        assert sorted(got["a"] + got["b"]) == sorted(first), got
+        assert len(a.assignment()) == 2 and len(b.assignment()) == 2, (a.assignment(), b.assignment())
+        a.commit(asynchronous=False)
+        b.commit(asynchronous=False)
+    finally:
+        a.close()
+        b.close()
+    later = [f"ck-later-{i}" for i in range(4)]
+    _produce_values(node, topic, later, 4)
+    c = Consumer(conf)
+    c.subscribe([topic])
+    seen = []
+    deadline = time.time() + 60
+    try:
+        while len(seen) < len(later) and time.time() < deadline:
+            m = c.poll(0.1)
+            if m is not None and m.error() is None:
+                seen.append(m.value().decode())
+    finally:
+        c.close()
+    assert sorted(seen) == sorted(later), f"resumed after the commit: {seen}"
+
+
+def test_group_kafka_python_commits_and_resumes(node, topic):
+    create_topic(node, topic, partitions=2)
+    _produce_values(node, topic, [f"kp-{i}" for i in range(10)], 2)
+    group = f"kp-group-{topic}"
+    def consume(n):
+        c = KafkaConsumer(topic, bootstrap_servers=node.bootstrap, group_id=group, auto_offset_reset="earliest",
+                          enable_auto_commit=False)
+        out = []
+        deadline = time.time() + 60
+        try:
+            while len(out) < n and time.time() < deadline:
+                for recs in c.poll(timeout_ms=200).values():
+                    out.extend(r.value.decode() for r in recs)
+            c.commit()
+        finally:
+            c.close()
+        return out
+    assert sorted(consume(10)) == sorted(f"kp-{i}" for i in range(10))
+    _produce_values(node, topic, ["kp-late-0", "kp-late-1"], 2)
+    assert sorted(consume(2)) == ["kp-late-0", "kp-late-1"]
+
+
+def test_group_aiokafka_commits_and_resumes(node, topic):
+    from aiokafka import AIOKafkaConsumer
+    create_topic(node, topic, partitions=2)
+    _produce_values(node, topic, [f"aio-{i}" for i in range(6)], 2)
+    group = f"aio-group-{topic}"
+
+    async def consume(n):
+        c = AIOKafkaConsumer(topic, bootstrap_servers=node.bootstrap, group_id=group,
+                             auto_offset_reset="earliest", enable_auto_commit=False)
+        await c.start()
+        out = []
+        try:
+            deadline = time.time() + 60
+            while len(out) < n and time.time() < deadline:
+                batch = await c.getmany(timeout_ms=200)
+                for recs in batch.values():
+                    out.extend(r.value.decode() for r in recs)
+            await c.commit()
+        finally:
+            await c.stop()
+        return out
+
+    assert sorted(asyncio.run(consume(6))) == sorted(f"aio-{i}" for i in range(6))
+    _produce_values(node, topic, ["aio-late"], 2)
+    assert asyncio.run(consume(1)) == ["aio-late"]
