@@ -290,23 +290,33 @@ impl GroupCoordinator {
         }
     }
 
-    /// OffsetDelete: removes the offsets of `partitions` unless the group is active.
+    /// OffsetDelete: removes the offsets of `partitions`, except those of topics the group's
+    /// members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC, per partition). The caller writes the
+    /// tombstones for the `Ok` ones.
     pub fn delete_offsets(
         &self,
         group_id: &str,
         partitions: &[(String, i32)],
-    ) -> Result<(), GroupError> {
+    ) -> Result<Vec<Result<(), GroupError>>, GroupError> {
         let mut groups = self.groups();
-        let Some(group) = groups.get_mut(group_id) else {
+        let Some(group) = groups
+            .get_mut(group_id)
+            .filter(|g| g.state != GroupState::Dead)
+        else {
             return Err(GroupError::GroupIdNotFound);
         };
-        if !group.members.is_empty() {
-            return Err(GroupError::GroupSubscribedToTopic);
-        }
-        for key in partitions {
-            group.offsets.remove(key);
-        }
-        Ok(())
+        let subscribed = group.subscribed_topics();
+        Ok(partitions
+            .iter()
+            .map(|key| {
+                if subscribed.contains(&key.0) {
+                    Err(GroupError::GroupSubscribedToTopic)
+                } else {
+                    group.offsets.remove(key);
+                    Ok(())
+                }
+            })
+            .collect())
     }
 
     /// Forgets the groups `owned` says this node no longer coordinates (their partition moved

@@ -667,6 +667,21 @@ impl Group {
         Ok(())
     }
 
+    /// Topics the members subscribe to (for the "consumer" protocol, read from their
+    /// subscription metadata: int16 version, then an array of topic names).
+    pub fn subscribed_topics(&self) -> HashSet<String> {
+        let mut topics = HashSet::new();
+        if self.protocol_type.as_deref() != Some("consumer") {
+            return topics;
+        }
+        for m in self.members.values() {
+            for (_, metadata) in &m.protocols {
+                topics.extend(subscription_topics(metadata));
+            }
+        }
+        topics
+    }
+
     /// DescribeGroups view.
     pub fn describe(&self) -> GroupDescription {
         let protocol = self.protocol.clone().unwrap_or_default();
@@ -716,5 +731,51 @@ impl Group {
                 "consumer".to_string()
             }
         })
+    }
+}
+
+/// The topics of a consumer subscription (`int16 version, int32 count, count × (int16 length,
+/// bytes)`); stops quietly at the first malformed entry.
+fn subscription_topics(metadata: &Bytes) -> Vec<String> {
+    let mut out = Vec::new();
+    let data = metadata.as_ref();
+    let read_i16 = |at: usize| {
+        data.get(at..at + 2)
+            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+    };
+    let Some(count) = data
+        .get(2..6)
+        .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    else {
+        return out;
+    };
+    let mut pos = 6;
+    for _ in 0..count.max(0) {
+        let Some(len) = read_i16(pos).and_then(|l| usize::try_from(l).ok()) else {
+            break;
+        };
+        let Some(name) = data.get(pos + 2..pos + 2 + len) else {
+            break;
+        };
+        out.push(String::from_utf8_lossy(name).to_string());
+        pos += 2 + len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscription_topics_are_read_without_panicking() {
+        let mut v = vec![0u8, 0, 0, 0, 0, 2, 0, 1, b'a', 0, 2, b'b', b'c'];
+        assert_eq!(
+            subscription_topics(&Bytes::from(v.clone())),
+            vec!["a", "bc"]
+        );
+        v.truncate(9);
+        assert_eq!(subscription_topics(&Bytes::from(v)), vec!["a"]);
+        assert!(subscription_topics(&Bytes::from_static(b"\x00")).is_empty());
     }
 }

@@ -15,6 +15,9 @@ use kafka_protocol::messages::list_groups_response::ListedGroup;
 use kafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
 };
+use kafka_protocol::messages::offset_delete_response::{
+    OffsetDeleteResponsePartition, OffsetDeleteResponseTopic,
+};
 use kafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
@@ -24,8 +27,8 @@ use kafka_protocol::messages::{
     DescribeGroupsResponse, FindCoordinatorRequest, FindCoordinatorResponse, GroupId,
     HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest,
     LeaveGroupResponse, ListGroupsRequest, ListGroupsResponse, OffsetCommitRequest,
-    OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, SyncGroupRequest,
-    SyncGroupResponse,
+    OffsetCommitResponse, OffsetDeleteRequest, OffsetDeleteResponse, OffsetFetchRequest,
+    OffsetFetchResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::ResponseError;
 use strata_controller::CreateTopicSpec;
@@ -681,4 +684,53 @@ pub async fn delete_groups(d: &Dispatcher, req: DeleteGroupsRequest) -> DeleteGr
         );
     }
     DeleteGroupsResponse::default().with_results(results)
+}
+
+/// Handles OffsetDelete: offsets of topics the group no longer subscribes to are removed
+/// (tombstones in `__consumer_offsets`).
+pub async fn offset_delete(d: &Dispatcher, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    let group_id = req.group_id.to_string();
+    if let Some(code) = coordinator_error(d, &group_id) {
+        return OffsetDeleteResponse::default().with_error_code(code);
+    }
+    let keys: Vec<(String, i32)> = req
+        .topics
+        .iter()
+        .flat_map(|t| {
+            t.partitions
+                .iter()
+                .map(move |p| (t.name.to_string(), p.partition_index))
+        })
+        .collect();
+    let results = match d.groups().delete_offsets(&group_id, &keys) {
+        Ok(r) => r,
+        Err(e) => return OffsetDeleteResponse::default().with_error_code(code(&e)),
+    };
+    let tombstones: Vec<_> = keys
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_ok())
+        .map(|(k, _)| (k.clone(), None))
+        .collect();
+    let persisted = persist(d, &group_id, &tombstones).await;
+    let mut topics: Vec<OffsetDeleteResponseTopic> = Vec::new();
+    for (key, result) in keys.iter().zip(results) {
+        let error = match (result, &persisted) {
+            (Err(e), _) => code(&e),
+            (Ok(()), Err(c)) => *c,
+            (Ok(()), Ok(())) => 0,
+        };
+        let partition = OffsetDeleteResponsePartition::default()
+            .with_partition_index(key.1)
+            .with_error_code(error);
+        match topics.iter_mut().find(|t| t.name.0.as_str() == key.0) {
+            Some(t) => t.partitions.push(partition),
+            None => topics.push(
+                OffsetDeleteResponseTopic::default()
+                    .with_name(topic_name(&key.0))
+                    .with_partitions(vec![partition]),
+            ),
+        }
+    }
+    OffsetDeleteResponse::default().with_topics(topics)
 }

@@ -84,6 +84,9 @@ pub async fn handle(
             ResponseKind::OffsetCommit(groups::offset_commit(d, req).await)
         }
         RequestKind::OffsetFetch(req) => ResponseKind::OffsetFetch(groups::offset_fetch(d, req, v)),
+        RequestKind::OffsetDelete(req) => {
+            ResponseKind::OffsetDelete(groups::offset_delete(d, req).await)
+        }
         RequestKind::ListGroups(req) => ResponseKind::ListGroups(groups::list_groups(d, req)),
         RequestKind::DescribeGroups(req) => {
             ResponseKind::DescribeGroups(groups::describe_groups(d, req))
