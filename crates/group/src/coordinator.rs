@@ -340,6 +340,24 @@ impl GroupCoordinator {
         }
     }
 
+    /// Expires the offsets of empty groups older than `retention_ms`
+    /// (`offsets.retention.minutes`); returns them per group for tombstones. A group left with
+    /// neither members nor offsets is forgotten.
+    pub fn expire_offsets(&self, retention_ms: i64) -> Vec<(String, Vec<(String, i32)>)> {
+        let now = crate::group::wall_clock_ms();
+        let mut groups = self.groups();
+        let mut out = Vec::new();
+        for group in groups.values_mut() {
+            let expired = group.expire_offsets(now, retention_ms);
+            if !expired.is_empty() {
+                tracing::info!(group = %group.id, partitions = expired.len(), "committed offsets expired");
+                out.push((group.id.clone(), expired));
+            }
+        }
+        groups.retain(|_, g| !(g.state == GroupState::Empty && g.offsets.is_empty()));
+        out
+    }
+
     fn on_tick(&self) {
         let now = Instant::now();
         let mut groups = self.groups();
@@ -434,6 +452,26 @@ mod tests {
             c.check_commit("g", "nobody", 2),
             Err(GroupError::UnknownMemberId)
         );
+    }
+
+    #[tokio::test]
+    async fn offsets_of_empty_groups_expire() {
+        let c = coordinator();
+        let old = CommittedOffset {
+            offset: 5,
+            leader_epoch: -1,
+            metadata: String::new(),
+            commit_timestamp_ms: 1,
+        };
+        c.store_offsets("g", vec![(("t".to_string(), 0), old)]);
+        assert_eq!(c.fetch_offsets("g", None).len(), 1);
+        assert!(c.expire_offsets(i64::MAX / 2).is_empty(), "not yet");
+        assert_eq!(
+            c.expire_offsets(1000),
+            vec![("g".to_string(), vec![("t".to_string(), 0)])]
+        );
+        assert!(c.fetch_offsets("g", None).is_empty());
+        assert!(c.list().is_empty());
     }
 
     #[tokio::test]

@@ -179,6 +179,8 @@ pub struct Group {
     /// The initial rebalance delay of an empty group: no completion before this.
     pub(crate) initial_delay_until: Option<Instant>,
     pub(crate) offsets: HashMap<(String, i32), CommittedOffset>,
+    /// When the group last became empty (ms since the epoch; 0 = never had members here).
+    pub(crate) empty_since_ms: i64,
 }
 
 impl Group {
@@ -196,6 +198,7 @@ impl Group {
             rebalance_deadline: None,
             initial_delay_until: None,
             offsets: HashMap::new(),
+            empty_since_ms: 0,
         }
     }
 
@@ -465,6 +468,7 @@ impl Group {
         self.generation += 1;
         if self.members.is_empty() {
             self.state = GroupState::Empty;
+            self.empty_since_ms = wall_clock_ms();
             self.protocol = None;
             self.protocol_type = None;
             self.leader = None;
@@ -616,6 +620,7 @@ impl Group {
             GroupState::Stable | GroupState::CompletingRebalance => {
                 if self.members.is_empty() {
                     self.state = GroupState::Empty;
+                    self.empty_since_ms = wall_clock_ms();
                     self.generation += 1;
                     self.protocol = None;
                     self.protocol_type = None;
@@ -682,6 +687,31 @@ impl Group {
         topics
     }
 
+    /// Offsets of an empty group older than `retention_ms` (Kafka's KIP-211: counted from
+    /// when the group became empty, or from the commit for a group never seen with members),
+    /// removed and returned so the caller can write their tombstones.
+    pub(crate) fn expire_offsets(&mut self, now_ms: i64, retention_ms: i64) -> Vec<(String, i32)> {
+        if self.state != GroupState::Empty {
+            return Vec::new();
+        }
+        let empty_since = self.empty_since_ms;
+        let expired: Vec<(String, i32)> = self
+            .offsets
+            .iter()
+            .filter(|(_, o)| {
+                o.commit_timestamp_ms
+                    .max(empty_since)
+                    .saturating_add(retention_ms)
+                    < now_ms
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in &expired {
+            self.offsets.remove(key);
+        }
+        expired
+    }
+
     /// DescribeGroups view.
     pub fn describe(&self) -> GroupDescription {
         let protocol = self.protocol.clone().unwrap_or_default();
@@ -732,6 +762,14 @@ impl Group {
             }
         })
     }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// The topics of a consumer subscription (`int16 version, int32 count, count × (int16 length,

@@ -12,7 +12,7 @@ use kafka_protocol::ResponseError;
 use strata_broker::Broker;
 use strata_group::{GroupConfig, GroupCoordinator};
 
-use crate::offsets_log::{spawn_loader, Loaded};
+use crate::offsets_log::{spawn_loader, Loaded, Retention};
 
 use crate::handlers;
 use crate::server::ProtocolConfig;
@@ -93,12 +93,22 @@ impl Dispatcher {
             .and_then(|(_, v, ..)| v.parse().ok())
             .filter(|n: &i32| *n > 0)
             .unwrap_or(strata_group::DEFAULT_OFFSETS_TOPIC_PARTITIONS);
+        let retention = Retention {
+            retention_ms: i64::try_from(setting("offsets.retention.minutes", 10_080))
+                .unwrap_or(i64::MAX)
+                .saturating_mul(60_000),
+            check_interval: std::time::Duration::from_millis(setting(
+                "offsets.retention.check.interval.ms",
+                600_000,
+            )),
+        };
         spawn_loader(
             Arc::downgrade(&broker),
             groups.clone(),
             loaded.clone(),
             partitions,
             config.node_id,
+            retention,
         );
         Dispatcher {
             broker,

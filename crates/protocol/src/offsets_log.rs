@@ -243,21 +243,54 @@ fn last_offset(batches: &Bytes) -> Option<i64> {
     last
 }
 
+/// How the offsets of a coordinator's groups expire.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    /// `offsets.retention.minutes` (Kafka: 7 days), in ms.
+    pub retention_ms: i64,
+    /// `offsets.retention.check.interval.ms` (Kafka: 10 min).
+    pub check_interval: Duration,
+}
+
+/// Writes tombstones for offsets that expired (`offsets.retention.minutes`).
+async fn expire(broker: &Broker, groups: &GroupCoordinator, partitions: i32, retention_ms: i64) {
+    for (group, keys) in groups.expire_offsets(retention_ms) {
+        let records: Vec<_> = keys.into_iter().map(|k| (k, None)).collect();
+        let Some(batch) = encode(&group, &records) else {
+            continue;
+        };
+        let partition = partition_for(&group, partitions);
+        if let Err(error) = broker
+            .produce_and_replicate(OFFSETS_TOPIC, partition, batch, -1, Duration::from_secs(5))
+            .await
+        {
+            tracing::warn!(%group, %error, "cannot write tombstones for expired offsets");
+        }
+    }
+}
+
 /// Follows this node's leadership of `__consumer_offsets` partitions: loads a partition it
-/// starts to lead, unloads the groups of one it stops leading. Ends with the broker.
+/// starts to lead, unloads the groups of one it stops leading; expires old offsets of empty
+/// groups. Ends with the broker.
 pub fn spawn_loader(
     broker: std::sync::Weak<Broker>,
     groups: GroupCoordinator,
     loaded: Loaded,
     partitions: i32,
     node_id: i32,
+    retention: Retention,
 ) {
     tokio::spawn(async move {
         let Some(mut changes) = broker.upgrade().map(|b| b.subscribe_leadership()) else {
             return;
         };
+        let mut last_expiry = std::time::Instant::now();
         loop {
             let Some(b) = broker.upgrade() else { return };
+            if last_expiry.elapsed() >= retention.check_interval {
+                last_expiry = std::time::Instant::now();
+                expire(&b, &groups, partitions, retention.retention_ms).await;
+            }
             let mut led = HashMap::new();
             for partition in 0..partitions {
                 if let Some(p) = b.partition(OFFSETS_TOPIC, partition) {

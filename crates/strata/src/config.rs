@@ -67,6 +67,8 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("transaction.state.log.min.isr", Some("2")),
     ("group.initial.rebalance.delay.ms", Some("3000")),
     ("group.min.session.timeout.ms", Some("6000")),
+    ("offsets.retention.minutes", Some("10080")),
+    ("offsets.retention.check.interval.ms", Some("600000")),
     ("group.max.session.timeout.ms", Some("1800000")),
     ("share.coordinator.state.topic.replication.factor", Some("3")),
     ("share.coordinator.state.topic.min.isr", Some("2")),
