@@ -241,3 +241,137 @@ fn strata_group_partition(group: &str, partitions: i32) -> i32 {
     }
     (if hash == i32::MIN { 0 } else { hash.abs() }) % partitions
 }
+
+#[test]
+fn nothing_is_skipped_through_rebalances_and_the_coordinators_death() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let mut cluster = Cluster::start_with(&[("group.initial.rebalance.delay.ms", "0")]);
+    let topic = unique_topic("alo");
+    let (ok, out, err) = tool(
+        cluster.node(1),
+        &[
+            "--create",
+            "--topic",
+            &topic,
+            "--partitions",
+            "4",
+            "--replication-factor",
+            "3",
+            "--config",
+            "min.insync.replicas=2",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let group = "alo-group";
+    // The coordinator's node is killed mid-way; find it now (creating __consumer_offsets).
+    let first = group_consumer(&cluster, group, &topic);
+    let _ = poll_all(&[&first], Duration::from_secs(30), |_| {
+        !assigned(&first).is_empty()
+    });
+    let partition = strata_group_partition(group, 50);
+    let coordinator = leaders(&describe(cluster.node(1), "__consumer_offsets"))
+        .iter()
+        .find(|(p, ..)| *p == partition)
+        .map(|(_, leader, _)| *leader)
+        .expect("the group's offsets partition");
+
+    // Produce for a while, recording what was acknowledged.
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let producer_thread = {
+        let (acked, stop, topic) = (acked.clone(), stop.clone(), topic.clone());
+        let servers = bootstrap(&cluster);
+        std::thread::spawn(move || {
+            let producer: FutureProducer = ClientConfig::new()
+                .set("bootstrap.servers", servers)
+                .set("acks", "all")
+                .set("enable.idempotence", "true")
+                .set("message.timeout.ms", "30000")
+                .create()
+                .expect("producer");
+            let mut i = 0u64;
+            let mut pending = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let value = format!("alo-{i}");
+                if let Ok(f) =
+                    producer.send_result(FutureRecord::<(), _>::to(&topic).payload(&value))
+                {
+                    pending.push((value, f));
+                }
+                i += 1;
+                std::thread::sleep(Duration::from_millis(3));
+            }
+            for (value, f) in pending {
+                if let Ok(Ok(_)) = futures_block(f) {
+                    acked.lock().expect("acked").push(value);
+                }
+            }
+        })
+    };
+
+    // Consume, committing after each batch is processed (at-least-once); a second member
+    // joins and leaves, and the coordinator's node dies.
+    let mut read: HashSet<String> = HashSet::new();
+    let mut second: Option<BaseConsumer> = None;
+    let started = Instant::now();
+    let mut joined = false;
+    let mut left = false;
+    let mut killed = false;
+    let drain = |c: &BaseConsumer, read: &mut HashSet<String>| {
+        let mut n = 0;
+        while let Some(Ok(m)) = c.poll(Duration::from_millis(20)) {
+            read.insert(String::from_utf8_lossy(m.payload().unwrap_or_default()).to_string());
+            n += 1;
+            if n >= 50 {
+                break;
+            }
+        }
+        if n > 0 {
+            let _ = c.commit_consumer_state(CommitMode::Sync);
+        }
+    };
+    while started.elapsed() < Duration::from_secs(8) {
+        drain(&first, &mut read);
+        if let Some(c) = &second {
+            drain(c, &mut read);
+        }
+        let t = started.elapsed();
+        if !joined && t > Duration::from_secs(2) {
+            second = Some(group_consumer(&cluster, group, &topic));
+            joined = true;
+        }
+        if !left && t > Duration::from_secs(4) {
+            second = None; // closes the consumer: it leaves the group
+            left = true;
+        }
+        if !killed && t > Duration::from_secs(5) {
+            cluster.node_mut(coordinator).kill9();
+            killed = true;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    producer_thread.join().expect("producer thread");
+    let acked: Vec<String> = acked.lock().expect("acked").clone();
+    assert!(
+        acked.len() > 500,
+        "only {} records acknowledged",
+        acked.len()
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.iter().any(|v| !read.contains(v)) {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} acknowledged records never read (coordinator node {coordinator} killed)",
+            acked.iter().filter(|v| !read.contains(*v)).count(),
+            acked.len()
+        );
+        drain(&first, &mut read);
+    }
+}
+
+/// Waits for an rdkafka delivery future from a plain thread.
+fn futures_block<F: std::future::Future>(f: F) -> F::Output {
+    common::block_on(f)
+}
