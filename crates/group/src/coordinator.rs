@@ -455,6 +455,65 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_restarted_static_member_keeps_its_assignment_without_a_rebalance() {
+        let c = coordinator();
+        let mut leader_req = join_req("s", "", false);
+        leader_req.group_instance_id = Some("i-1".to_string());
+        let leader = c.join(leader_req.clone()).await.unwrap();
+        let mut follower_req = join_req("s", "", false);
+        follower_req.group_instance_id = Some("i-2".to_string());
+        let c2 = c.clone();
+        let follower = tokio::spawn(async move { c2.join(follower_req).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let leader = c
+            .join(join_req("s", &leader.member_id, false))
+            .await
+            .unwrap();
+        let follower = follower.await.unwrap().unwrap();
+        let generation = leader.generation_id;
+        let c3 = c.clone();
+        let follower_id = follower.member_id.clone();
+        let pending =
+            tokio::spawn(async move { c3.sync("s", &follower_id, generation, vec![]).await });
+        c.sync(
+            "s",
+            &leader.member_id,
+            generation,
+            vec![
+                (leader.member_id.clone(), Bytes::from_static(b"L")),
+                (follower.member_id.clone(), Bytes::from_static(b"F")),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            pending.await.unwrap().unwrap().assignment,
+            Bytes::from_static(b"F")
+        );
+        // The follower's process restarts: same instance id, no member id.
+        let mut again = join_req("s", "", false);
+        again.group_instance_id = Some("i-2".to_string());
+        let rejoined = c.join(again).await.unwrap();
+        assert_eq!(rejoined.generation_id, generation, "no rebalance");
+        assert_ne!(rejoined.member_id, follower.member_id, "a new member id");
+        let s = c
+            .sync("s", &rejoined.member_id, generation, vec![])
+            .await
+            .unwrap();
+        assert_eq!(
+            s.assignment,
+            Bytes::from_static(b"F"),
+            "its assignment is kept"
+        );
+        assert_eq!(c.describe("s").state, GroupState::Stable);
+        // The old incarnation is fenced.
+        assert_eq!(
+            c.heartbeat("s", &follower.member_id, generation),
+            Err(GroupError::UnknownMemberId)
+        );
+    }
+
+    #[tokio::test]
     async fn offsets_of_empty_groups_expire() {
         let c = coordinator();
         let old = CommittedOffset {
