@@ -8,7 +8,13 @@ use crate::broker::Broker;
 /// Starts the retention and checkpoint loops; they end when the broker is dropped.
 pub fn spawn(broker: &Arc<Broker>) {
     let retention_every = Duration::from_millis(broker.config().retention_check_interval_ms.max(1));
-    let checkpoint_every = Duration::from_millis(broker.config().checkpoint_interval_ms.max(1));
+    let checkpoint_every = Duration::from_millis(
+        broker
+            .config()
+            .checkpoint_interval_ms
+            .min(broker.config().high_watermark_checkpoint_interval_ms)
+            .max(1),
+    );
     let weak = Arc::downgrade(broker);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(retention_every);
@@ -36,7 +42,7 @@ pub fn spawn(broker: &Arc<Broker>) {
         loop {
             tick.tick().await;
             let Some(broker) = weak.upgrade() else { return };
-            if let Err(error) = broker.logs().checkpoint() {
+            if let Err(error) = broker.checkpoint() {
                 tracing::error!(%error, "writing log checkpoints failed");
             }
         }

@@ -736,9 +736,25 @@ impl Broker {
         }
     }
 
-    /// Flushes and closes every log cleanly (SIGTERM).
+    /// Flushes and closes every log cleanly (SIGTERM), with the high watermarks recorded.
     pub fn shutdown(&self) -> Result<(), StorageError> {
+        self.record_high_watermarks();
         self.logs.shutdown()
+    }
+
+    /// Copies each partition's high watermark into its log for the next
+    /// `replication-offset-checkpoint`.
+    pub fn record_high_watermarks(&self) {
+        for partition in self.partitions() {
+            let high_watermark = partition.high_watermark();
+            partition.log().set_high_watermark_hint(high_watermark);
+        }
+    }
+
+    /// Writes the log-dir checkpoints (recovery points, log starts, high watermarks).
+    pub fn checkpoint(&self) -> Result<(), StorageError> {
+        self.record_high_watermarks();
+        self.logs.checkpoint()
     }
 
     /// Effective storage settings for a topic.

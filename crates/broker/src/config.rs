@@ -6,6 +6,8 @@ use strata_storage::LogConfig;
 
 /// How often retention is checked by default (`log.retention.check.interval.ms`, Kafka: 5 minutes).
 pub const DEFAULT_RETENTION_CHECK_INTERVAL_MS: u64 = 300_000;
+/// `replica.high.watermark.checkpoint.interval.ms` default (Kafka's).
+pub const DEFAULT_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS: u64 = 5_000;
 /// How often the recovery-point and log-start checkpoints are written
 /// (`log.flush.offset.checkpoint.interval.ms`, Kafka: 60 s).
 pub const DEFAULT_CHECKPOINT_INTERVAL_MS: u64 = 60_000;
@@ -49,6 +51,9 @@ pub struct BrokerConfig {
     pub retention_check_interval_ms: u64,
     /// `log.flush.offset.checkpoint.interval.ms`.
     pub checkpoint_interval_ms: u64,
+    /// `replica.high.watermark.checkpoint.interval.ms` (Kafka: 5 s): the checkpoints are
+    /// written at the shorter of the two intervals.
+    pub high_watermark_checkpoint_interval_ms: u64,
     /// This process's broker incarnation, as registered with the controller. Stray-log
     /// detection waits until the metadata image contains this registration.
     pub incarnation_id: Option<uuid::Uuid>,
@@ -79,6 +84,7 @@ impl BrokerConfig {
             delete_topic_enable: true,
             retention_check_interval_ms: DEFAULT_RETENTION_CHECK_INTERVAL_MS,
             checkpoint_interval_ms: DEFAULT_CHECKPOINT_INTERVAL_MS,
+            high_watermark_checkpoint_interval_ms: DEFAULT_HIGH_WATERMARK_CHECKPOINT_INTERVAL_MS,
             incarnation_id: None,
             replica_lag_time_max_ms: crate::replication::DEFAULT_REPLICA_LAG_TIME_MAX_MS,
             inter_broker_listener_name: "PLAINTEXT".to_string(),

@@ -84,9 +84,13 @@ impl Partition {
         log: Arc<Mutex<PartitionLog>>,
         state: PartitionState,
     ) -> Self {
-        let (leo, log_start) = {
+        let (leo, log_start, checkpointed) = {
             let log = lock(&log);
-            (log.log_end_offset(), log.log_start_offset())
+            (
+                log.log_end_offset(),
+                log.log_start_offset(),
+                log.high_watermark_hint(),
+            )
         };
         let single_replica = state.replicas.len() <= 1;
         Partition {
@@ -95,12 +99,16 @@ impl Partition {
             topic_id,
             log,
             state: Mutex::new(state),
-            // A single replica has committed everything it holds. A replica of several does
-            // not know after a restart which of its records were committed (no HW
-            // checkpoint): it starts at the log start and learns the HW from its leader, or,
-            // leading, from its followers' fetches. Starting low never exposes a record that
-            // the other in-sync replicas may not have.
-            high_watermark: AtomicI64::new(if single_replica { leo } else { log_start }),
+            // A single replica has committed everything it holds. A replica of several starts
+            // from the high watermark it checkpointed (`replication-offset-checkpoint`, clamped
+            // to what recovery kept), else from its log start, and learns the rest from its
+            // leader or, leading, from its followers' fetches. A checkpointed HW was committed,
+            // so starting there never exposes a record the other in-sync replicas lack.
+            high_watermark: AtomicI64::new(if single_replica {
+                leo
+            } else {
+                checkpointed.map_or(log_start, |hw| hw.clamp(log_start, leo))
+            }),
             progress: Mutex::new(LeaderProgress::default()),
         }
     }

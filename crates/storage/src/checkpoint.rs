@@ -16,6 +16,8 @@ pub const CHECKPOINT_VERSION: u32 = 0;
 pub const RECOVERY_POINT_CHECKPOINT_FILE: &str = "recovery-point-offset-checkpoint";
 /// Log-dir file holding, per partition, the log start offset (when above the first segment).
 pub const LOG_START_OFFSET_CHECKPOINT_FILE: &str = "log-start-offset-checkpoint";
+/// Per-log-dir file with each partition's high watermark (Kafka's name).
+pub const REPLICATION_OFFSET_CHECKPOINT_FILE: &str = "replication-offset-checkpoint";
 
 /// Writes `entries` (each already formatted as one line without newline) atomically.
 pub(crate) fn write_lines(path: &Path, entries: &[String]) -> Result<(), StorageError> {

@@ -55,6 +55,8 @@ pub struct OpenHints {
     pub recovery_point: Option<i64>,
     /// From `log-start-offset-checkpoint`.
     pub log_start_offset: Option<i64>,
+    /// From `replication-offset-checkpoint`: the high watermark the broker last recorded.
+    pub high_watermark: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -116,6 +118,9 @@ pub struct PartitionLog {
     unflushed_messages: u64,
     last_flush_ms: i64,
     closed: bool,
+    /// The partition's high watermark as the broker last recorded it, kept for the
+    /// `replication-offset-checkpoint` (the log itself does not track commitment).
+    high_watermark_hint: Option<i64>,
 }
 
 impl std::fmt::Debug for PartitionLog {
@@ -352,7 +357,23 @@ impl PartitionLog {
             unflushed_messages: 0,
             last_flush_ms: now,
             closed: false,
+            // A checkpointed HW above what survived recovery is clamped: the tail is gone.
+            high_watermark_hint: hints
+                .high_watermark
+                .map(|hw| hw.clamp(log_start_offset, log_end_offset)),
         })
+    }
+
+    /// The high watermark recorded for the checkpoint (at open: the checkpointed one, within
+    /// the recovered log).
+    pub fn high_watermark_hint(&self) -> Option<i64> {
+        self.high_watermark_hint
+    }
+
+    /// Records the partition's high watermark for the next `replication-offset-checkpoint`.
+    pub fn set_high_watermark_hint(&mut self, high_watermark: i64) {
+        self.high_watermark_hint =
+            Some(high_watermark.clamp(self.log_start_offset, self.log_end_offset));
     }
 
     /// `(topic, partition)` parsed from the directory name.

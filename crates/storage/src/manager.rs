@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::checkpoint::{
     read_offset_checkpoint, write_offset_checkpoint, LOG_START_OFFSET_CHECKPOINT_FILE,
-    RECOVERY_POINT_CHECKPOINT_FILE,
+    RECOVERY_POINT_CHECKPOINT_FILE, REPLICATION_OFFSET_CHECKPOINT_FILE,
 };
 use crate::config::LogConfig;
 use crate::error::StorageError;
@@ -97,6 +97,9 @@ impl LogManager {
             let recovery = recovery.unwrap_or_default();
             let starts = read_checkpoint_or_warn(&dir.join(LOG_START_OFFSET_CHECKPOINT_FILE))
                 .unwrap_or_default();
+            let high_watermarks =
+                read_checkpoint_or_warn(&dir.join(REPLICATION_OFFSET_CHECKPOINT_FILE))
+                    .unwrap_or_default();
             let entries = std::fs::read_dir(dir).map_err(|e| StorageError::io(dir, e))?;
             for entry in entries {
                 let entry = entry.map_err(|e| StorageError::io(dir, e))?;
@@ -135,6 +138,7 @@ impl LogManager {
                         recovery.get(&key).copied()
                     },
                     log_start_offset: starts.get(&key).copied(),
+                    high_watermark: high_watermarks.get(&key).copied(),
                 };
                 let log = PartitionLog::open_with_hints(path, default_config.clone(), hints)?;
                 logs.insert(
@@ -275,7 +279,8 @@ impl LogManager {
             .collect()
     }
 
-    /// Writes `recovery-point-offset-checkpoint` and `log-start-offset-checkpoint` in every
+    /// Writes `recovery-point-offset-checkpoint`, `replication-offset-checkpoint` (the high
+    /// watermarks the broker recorded in each log) and `log-start-offset-checkpoint` in every
     /// log dir (Kafka's text format). As in Kafka, a log start offset is only recorded when it
     /// is above the first segment's base offset.
     pub fn checkpoint(&self) -> Result<(), StorageError> {
@@ -298,18 +303,26 @@ impl LogManager {
             .collect();
         let mut recovery: Vec<(String, i32, i64)> = Vec::new();
         let mut starts: Vec<(String, i32, i64)> = Vec::new();
+        let mut high_watermarks: Vec<(String, i32, i64)> = Vec::new();
         for ((topic, partition), log) in snapshot {
             let log = lock(&log);
             if log.is_closed() && log.segment_count() == 0 {
                 continue;
             }
             recovery.push((topic.clone(), partition, log.recovery_point()));
+            if let Some(hw) = log.high_watermark_hint() {
+                high_watermarks.push((topic.clone(), partition, hw));
+            }
             let first_base = log.segment_base_offsets().first().copied().unwrap_or(0);
             if log.log_start_offset() > first_base {
                 starts.push((topic, partition, log.log_start_offset()));
             }
         }
         write_offset_checkpoint(&dir.join(RECOVERY_POINT_CHECKPOINT_FILE), &recovery)?;
+        write_offset_checkpoint(
+            &dir.join(REPLICATION_OFFSET_CHECKPOINT_FILE),
+            &high_watermarks,
+        )?;
         write_offset_checkpoint(&dir.join(LOG_START_OFFSET_CHECKPOINT_FILE), &starts)
     }
 

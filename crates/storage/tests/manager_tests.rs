@@ -219,3 +219,41 @@ fn remove_drops_the_partition_from_the_checkpoint_files() {
     let log = mgr.get("gone", 0).unwrap();
     assert_eq!(log.lock().unwrap().log_start_offset(), 0);
 }
+
+#[test]
+fn high_watermarks_come_back_from_the_replication_checkpoint_clamped_to_the_log() {
+    let a = tempfile::tempdir().unwrap();
+    let dirs = vec![a.path().to_path_buf()];
+    let mgr = LogManager::open(dirs.clone(), LogConfig::default()).unwrap();
+    for p in 0..2 {
+        let log = mgr.get_or_create("t", p, LogConfig::default()).unwrap();
+        let mut log = log.lock().unwrap();
+        for _ in 0..3 {
+            log.append(batch(2, 10, NOW), 0, NOW).unwrap();
+        }
+        // LEO 6: partition 0 committed 4 records, partition 1 none recorded.
+        if p == 0 {
+            log.set_high_watermark_hint(4);
+        }
+    }
+    mgr.checkpoint().unwrap();
+    let text = std::fs::read_to_string(a.path().join("replication-offset-checkpoint")).unwrap();
+    assert_eq!(text, "0\n1\nt 0 4\n");
+    drop(mgr);
+    // Kafka's file from a broker whose HW was ahead of what this log kept is clamped.
+    std::fs::write(
+        a.path().join("replication-offset-checkpoint"),
+        "0\n2\nt 0 4\nt 1 99\n",
+    )
+    .unwrap();
+    let mgr = LogManager::open(dirs, LogConfig::default()).unwrap();
+    let hint = |p: i32| {
+        mgr.get("t", p)
+            .unwrap()
+            .lock()
+            .unwrap()
+            .high_watermark_hint()
+    };
+    assert_eq!(hint(0), Some(4));
+    assert_eq!(hint(1), Some(6));
+}

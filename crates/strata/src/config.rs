@@ -55,6 +55,7 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("broker.heartbeat.interval.ms", Some("100")),
     ("unclean.leader.election.enable", Some("false")),
     ("replica.lag.time.max.ms", Some("30000")),
+    ("replica.high.watermark.checkpoint.interval.ms", Some("5000")),
     ("auto.leader.rebalance.enable", Some("true")),
     ("leader.imbalance.check.interval.seconds", Some("300")),
     ("replica.fetch.wait.max.ms", Some("500")),

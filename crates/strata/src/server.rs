@@ -120,6 +120,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         checkpoint_interval_ms: settings
             .parse("log.flush.offset.checkpoint.interval.ms")?
             .unwrap_or(60_000),
+        high_watermark_checkpoint_interval_ms: settings
+            .parse("replica.high.watermark.checkpoint.interval.ms")?
+            .unwrap_or(5_000),
         incarnation_id: None,
         replica_lag_time_max_ms: settings.parse("replica.lag.time.max.ms")?.unwrap_or(30_000),
         inter_broker_listener_name: inter_broker_listener(&settings, &client_listeners)?,
