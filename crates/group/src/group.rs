@@ -656,7 +656,8 @@ impl Group {
     }
 
     /// Checks an OffsetCommit's member and generation (generation -1 with no member id is a
-    /// simple commit, allowed only when the group has no members).
+    /// simple commit, allowed only when the group has no members); refused with
+    /// REBALANCE_IN_PROGRESS only while the group awaits its assignment.
     pub(crate) fn check_commit(&self, member_id: &str, generation: i32) -> Result<(), GroupError> {
         if generation < 0 && member_id.is_empty() {
             return if self.members.is_empty() {
@@ -666,7 +667,10 @@ impl Group {
             };
         }
         self.check_member(member_id, generation)?;
-        if self.state == GroupState::PreparingRebalance {
+        // As Kafka: members commit what they processed while the group prepares a rebalance
+        // (before they rejoin), so the next owner of a partition starts there; between the
+        // join and the assignment there is nothing to commit for.
+        if self.state == GroupState::CompletingRebalance {
             return Err(GroupError::RebalanceInProgress);
         }
         Ok(())

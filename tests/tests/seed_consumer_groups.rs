@@ -1,0 +1,201 @@
+//! The seeds' consumer-group hands-on, with the tools as the tutorial runs them: while records
+//! are produced continuously to `inventory_purchases` (6 partitions, RF 3, three nodes),
+//! `kafka-console-consumer --group 1` alone, then two `--group 2` consumers side by side, each
+//! stopped with Ctrl-C (SIGINT). Group 1's consumer reads every partition without a gap; the two
+//! of group 2 share the partitions and together read without a gap.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::cluster::*;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use strata_tests::strata_bin;
+
+const PARTITIONS: i32 = 6;
+
+fn console_consumer(cluster: &Cluster, group: &str, out: &std::path::Path) -> Child {
+    Command::new(strata_bin())
+        .args([
+            "kafka-console-consumer",
+            "--bootstrap-server",
+            &cluster.node(1).bootstrap(),
+            "--topic",
+            "inventory_purchases",
+            "--group",
+            group,
+        ])
+        .stdout(std::fs::File::create(out).expect("output file"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start kafka-console-consumer")
+}
+
+/// Ctrl-C, then the consumer's "Processed a total of N messages".
+fn interrupt(child: Child) -> String {
+    // SAFETY: plain kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let output = std::thread::spawn(move || child.wait_with_output());
+    let output = output.join().expect("wait thread").expect("consumer exit");
+    assert!(
+        output.status.success(),
+        "consumer exit status {:?}",
+        output.status
+    );
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+/// Polls `done` every 200 ms until it holds or `timeout` passes (the assertions after it say
+/// what was missing).
+fn wait_for(timeout: Duration, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// `(partition, sequence)` of every line: the producer writes "product: p<P>, quantity: <N>".
+fn read_lines(path: &std::path::Path) -> Vec<(i32, u64)> {
+    std::fs::read_to_string(path)
+        .expect("output")
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("product: p")?;
+            let (p, n) = rest.split_once(", quantity: ")?;
+            Some((p.parse().ok()?, n.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Per partition the sequence numbers read are consecutive (no gap; repeats allowed).
+fn assert_no_gaps(read: &[(i32, u64)], what: &str) {
+    let mut by_partition: BTreeMap<i32, BTreeSet<u64>> = BTreeMap::new();
+    for (p, n) in read {
+        by_partition.entry(*p).or_default().insert(*n);
+    }
+    for (p, seqs) in &by_partition {
+        let (first, last) = (
+            seqs.first().copied().unwrap_or(0),
+            seqs.last().copied().unwrap_or(0),
+        );
+        assert_eq!(
+            seqs.len() as u64,
+            last - first + 1,
+            "{what}: partition {p} has a gap between {first} and {last}"
+        );
+    }
+}
+
+#[test]
+fn seed_hands_on_consuming_with_multiple_consumer_groups() {
+    let cluster = Cluster::start_with(&[("group.initial.rebalance.delay.ms", "500")]);
+    let (ok, out, err) = tool(
+        cluster.node(1),
+        &[
+            "--create",
+            "--replication-factor",
+            "3",
+            "--partitions",
+            "6",
+            "--topic",
+            "inventory_purchases",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    let stop = Arc::new(AtomicBool::new(false));
+    let producer = {
+        let stop = stop.clone();
+        let servers = cluster.node(1).bootstrap();
+        std::thread::spawn(move || {
+            let producer: BaseProducer = ClientConfig::new()
+                .set("bootstrap.servers", servers)
+                .set("linger.ms", "5")
+                .create()
+                .expect("producer");
+            let mut seq = vec![0u64; PARTITIONS as usize];
+            while !stop.load(Ordering::Relaxed) {
+                for p in 0..PARTITIONS {
+                    let value = format!("product: p{p}, quantity: {}", seq[p as usize]);
+                    if producer
+                        .send(
+                            BaseRecord::<(), _>::to("inventory_purchases")
+                                .payload(&value)
+                                .partition(p),
+                        )
+                        .is_ok()
+                    {
+                        seq[p as usize] += 1;
+                    }
+                }
+                producer.poll(Duration::from_millis(20));
+            }
+            let _ = producer.flush(Duration::from_secs(10));
+        })
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+
+    // Group 1: one consumer for a few seconds.
+    let g1 = dir.path().join("group1_consumer1.txt");
+    let c = console_consumer(&cluster, "1", &g1);
+    // "Let it run for a few seconds": until it has read from every partition.
+    wait_for(Duration::from_secs(30), || {
+        let read = read_lines(&g1);
+        read.len() > 50 && read.iter().map(|(p, _)| *p).collect::<BTreeSet<_>>().len() == 6
+    });
+    let said = interrupt(c);
+    let read = read_lines(&g1);
+    assert!(
+        said.contains(&format!("Processed a total of {} messages", read.len())),
+        "{said}"
+    );
+    assert!(read.len() > 50, "group 1 read {} records", read.len());
+    let partitions: BTreeSet<i32> = read.iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        partitions.len(),
+        PARTITIONS as usize,
+        "the sole consumer reads every partition"
+    );
+    assert_no_gaps(&read, "group 1");
+
+    // Group 2: two consumers, the second started a little later; both stopped with Ctrl-C.
+    let (f1, f2) = (
+        dir.path().join("group2_consumer1.txt"),
+        dir.path().join("group2_consumer2.txt"),
+    );
+    let c1 = console_consumer(&cluster, "2", &f1);
+    std::thread::sleep(Duration::from_secs(2));
+    let c2 = console_consumer(&cluster, "2", &f2);
+    // Both have joined and the second reads its share.
+    wait_for(Duration::from_secs(30), || {
+        read_lines(&f2)
+            .iter()
+            .map(|(p, _)| *p)
+            .collect::<BTreeSet<_>>()
+            .len()
+            == 3
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    interrupt(c2);
+    interrupt(c1);
+    stop.store(true, Ordering::Relaxed);
+    producer.join().expect("producer");
+    let (r1, r2) = (read_lines(&f1), read_lines(&f2));
+    assert!(
+        !r1.is_empty() && !r2.is_empty(),
+        "both consumers read: {} and {}",
+        r1.len(),
+        r2.len()
+    );
+    let p2: BTreeSet<i32> = r2.iter().map(|(p, _)| *p).collect();
+    assert!(
+        p2.len() == 3,
+        "the second consumer of group 2 got half of the six partitions: {p2:?}"
+    );
+    let together: Vec<(i32, u64)> = r1.iter().chain(r2.iter()).copied().collect();
+    assert_no_gaps(&together, "group 2");
+}
