@@ -20,6 +20,15 @@ use strata_tests::strata_bin;
 const PARTITIONS: i32 = 6;
 
 fn console_consumer(cluster: &Cluster, group: &str, out: &std::path::Path) -> Child {
+    console_consumer_with(cluster, group, out, &[])
+}
+
+fn console_consumer_with(
+    cluster: &Cluster,
+    group: &str,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> Child {
     Command::new(strata_bin())
         .args([
             "kafka-console-consumer",
@@ -30,6 +39,7 @@ fn console_consumer(cluster: &Cluster, group: &str, out: &std::path::Path) -> Ch
             "--group",
             group,
         ])
+        .args(extra)
         .stdout(std::fs::File::create(out).expect("output file"))
         .stderr(Stdio::piped())
         .spawn()
@@ -48,6 +58,36 @@ fn interrupt(child: Child) -> String {
         output.status
     );
     String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+/// Produces "product: p<P>, quantity: <N>" to every partition until `stop`.
+fn spawn_producer(cluster: &Cluster, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+    let servers = cluster.node(1).bootstrap();
+    std::thread::spawn(move || {
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", servers)
+            .set("linger.ms", "5")
+            .create()
+            .expect("producer");
+        let mut seq = vec![0u64; PARTITIONS as usize];
+        while !stop.load(Ordering::Relaxed) {
+            for p in 0..PARTITIONS {
+                let value = format!("product: p{p}, quantity: {}", seq[p as usize]);
+                if producer
+                    .send(
+                        BaseRecord::<(), _>::to("inventory_purchases")
+                            .payload(&value)
+                            .partition(p),
+                    )
+                    .is_ok()
+                {
+                    seq[p as usize] += 1;
+                }
+            }
+            producer.poll(Duration::from_millis(20));
+        }
+        let _ = producer.flush(Duration::from_secs(10));
+    })
 }
 
 /// Polls `done` every 200 ms until it holds or `timeout` passes (the assertions after it say
@@ -108,35 +148,7 @@ fn seed_hands_on_consuming_with_multiple_consumer_groups() {
     );
     assert!(ok, "{out}{err}");
     let stop = Arc::new(AtomicBool::new(false));
-    let producer = {
-        let stop = stop.clone();
-        let servers = cluster.node(1).bootstrap();
-        std::thread::spawn(move || {
-            let producer: BaseProducer = ClientConfig::new()
-                .set("bootstrap.servers", servers)
-                .set("linger.ms", "5")
-                .create()
-                .expect("producer");
-            let mut seq = vec![0u64; PARTITIONS as usize];
-            while !stop.load(Ordering::Relaxed) {
-                for p in 0..PARTITIONS {
-                    let value = format!("product: p{p}, quantity: {}", seq[p as usize]);
-                    if producer
-                        .send(
-                            BaseRecord::<(), _>::to("inventory_purchases")
-                                .payload(&value)
-                                .partition(p),
-                        )
-                        .is_ok()
-                    {
-                        seq[p as usize] += 1;
-                    }
-                }
-                producer.poll(Duration::from_millis(20));
-            }
-            let _ = producer.flush(Duration::from_secs(10));
-        })
-    };
+    let producer = spawn_producer(&cluster, stop.clone());
     let dir = tempfile::tempdir().expect("temp dir");
 
     // Group 1: one consumer for a few seconds.
@@ -198,4 +210,58 @@ fn seed_hands_on_consuming_with_multiple_consumer_groups() {
     );
     let together: Vec<(i32, u64)> = r1.iter().chain(r2.iter()).copied().collect();
     assert_no_gaps(&together, "group 2");
+
+    // A member that dies without leaving (kill -9) is dropped when its session expires, and
+    // the survivor takes over its partitions, from the last commit: no gap.
+    let session = [
+        "--consumer-property",
+        "session.timeout.ms=6000",
+        "--consumer-property",
+        "auto.commit.interval.ms=1000",
+    ];
+    let (k1, k2) = (
+        dir.path().join("group3_consumer1.txt"),
+        dir.path().join("group3_consumer2.txt"),
+    );
+    stop.store(false, Ordering::Relaxed);
+    let producer = spawn_producer(&cluster, stop.clone());
+    let survivor = console_consumer_with(&cluster, "3", &k1, &session);
+    wait_for(Duration::from_secs(30), || !read_lines(&k1).is_empty());
+    let mut victim = console_consumer_with(&cluster, "3", &k2, &session);
+    wait_for(Duration::from_secs(30), || {
+        read_lines(&k2)
+            .iter()
+            .map(|(p, _)| *p)
+            .collect::<BTreeSet<_>>()
+            .len()
+            == 3
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    victim.kill().expect("kill -9 the second consumer");
+    let _ = victim.wait();
+    let killed_at = std::time::Instant::now();
+    let before = read_lines(&k1).len();
+    // The survivor must be reading all six partitions again within session + rebalance time.
+    wait_for(Duration::from_secs(30), || {
+        let lines = read_lines(&k1);
+        lines[before.min(lines.len())..]
+            .iter()
+            .map(|(p, _)| *p)
+            .collect::<BTreeSet<_>>()
+            .len()
+            == 6
+    });
+    let took = killed_at.elapsed();
+    let after: BTreeSet<i32> = read_lines(&k1)[before..].iter().map(|(p, _)| *p).collect();
+    assert_eq!(
+        after.len(),
+        6,
+        "the survivor took over every partition ({took:?} after the kill)"
+    );
+    interrupt(survivor);
+    stop.store(true, Ordering::Relaxed);
+    producer.join().expect("producer");
+    let together: Vec<(i32, u64)> = read_lines(&k1).into_iter().chain(read_lines(&k2)).collect();
+    assert_no_gaps(&together, "group 3");
+    eprintln!("survivor owned all partitions {took:?} after kill -9 (session.timeout.ms=6000)");
 }

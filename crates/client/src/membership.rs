@@ -150,6 +150,10 @@ pub struct GroupMember {
     pub member_id: String,
     /// Generation of the last successful join.
     pub generation: i32,
+    /// `session.timeout.ms`.
+    pub session_timeout_ms: i32,
+    /// `heartbeat.interval.ms`.
+    pub heartbeat_interval: Duration,
     coordinator: i32,
 }
 
@@ -161,6 +165,8 @@ impl GroupMember {
             topics,
             member_id: String::new(),
             generation: -1,
+            session_timeout_ms: SESSION_TIMEOUT_MS,
+            heartbeat_interval: HEARTBEAT_INTERVAL,
             coordinator: -1,
         }
     }
@@ -186,7 +192,7 @@ impl GroupMember {
             let id = self.coordinator(client).await?;
             let mut req = JoinGroupRequest::default();
             req.group_id = GroupId(str_bytes(&self.group));
-            req.session_timeout_ms = SESSION_TIMEOUT_MS;
+            req.session_timeout_ms = self.session_timeout_ms;
             req.rebalance_timeout_ms = REBALANCE_TIMEOUT_MS;
             req.member_id = str_bytes(&self.member_id);
             req.protocol_type = str_bytes("consumer");

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use strata_client::error::codes;
-use strata_client::membership::{GroupMember, HEARTBEAT_INTERVAL, REBALANCE_IN_PROGRESS};
+use strata_client::membership::{GroupMember, REBALANCE_IN_PROGRESS};
 use strata_client::{
     Client, FetchTarget, EARLIEST_TIMESTAMP, LATEST_TIMESTAMP, READ_COMMITTED, READ_UNCOMMITTED,
 };
@@ -100,6 +100,10 @@ pub struct ConsumerSettings {
     pub group: Option<String>,
     /// `enable.auto.commit` (Kafka's default: true) with its interval.
     pub auto_commit_ms: Option<u64>,
+    /// `session.timeout.ms` for a group member (Kafka's consumer default: 45 s).
+    pub session_timeout_ms: i32,
+    /// `heartbeat.interval.ms` (Kafka's consumer default: 3 s).
+    pub heartbeat_interval_ms: u64,
 }
 
 /// What parsing decided.
@@ -306,6 +310,14 @@ pub fn parse_settings(args: &[String]) -> ParseOutcome {
         formatter: MessageFormatter::from_props(&formatter_props),
         group,
         auto_commit_ms,
+        session_timeout_ms: consumer_props
+            .get("session.timeout.ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(strata_client::membership::SESSION_TIMEOUT_MS),
+        heartbeat_interval_ms: consumer_props
+            .get("heartbeat.interval.ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(3_000),
     }))
 }
 
@@ -569,6 +581,8 @@ async fn consume_group(
     topics: Vec<String>,
 ) -> (u64, i32) {
     let mut member = GroupMember::new(group, topics);
+    member.session_timeout_ms = s.session_timeout_ms;
+    member.heartbeat_interval = Duration::from_millis(s.heartbeat_interval_ms.max(1));
     let mut count: u64 = 0;
     let mut last_record: Instant;
     let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
@@ -637,7 +651,7 @@ async fn consume_group(
                 }
                 last_commit = Instant::now();
             }
-            if last_heartbeat.elapsed() >= HEARTBEAT_INTERVAL {
+            if last_heartbeat.elapsed() >= member.heartbeat_interval {
                 last_heartbeat = Instant::now();
                 match member.heartbeat(client).await {
                     Ok(0) => {}
