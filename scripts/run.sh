@@ -10,7 +10,7 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 cargo build --release -p strata
 bin_dir="$PWD/target/release"
-for tool in kafka-topics kafka-console-producer kafka-console-consumer kafka-metadata-quorum kafka-leader-election kafka-server-start; do
+for tool in kafka-topics kafka-console-producer kafka-console-consumer kafka-consumer-groups kafka-metadata-quorum kafka-leader-election kafka-server-start; do
     ln -sf strata "$bin_dir/$tool"
     ln -sf strata "$bin_dir/$tool.sh"
 done

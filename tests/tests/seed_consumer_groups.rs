@@ -2,7 +2,8 @@
 //! are produced continuously to `inventory_purchases` (6 partitions, RF 3, three nodes),
 //! `kafka-console-consumer --group 1` alone, then two `--group 2` consumers side by side, each
 //! stopped with Ctrl-C (SIGINT). Group 1's consumer reads every partition without a gap; the two
-//! of group 2 share the partitions and together read without a gap.
+//! of group 2 share the partitions and together read without a gap; `kafka-consumer-groups`
+//! lists the groups, shows the 3 + 3 assignment and, once group 1 caught up, zero lag.
 
 mod common;
 
@@ -58,6 +59,35 @@ fn interrupt(child: Child) -> String {
         output.status
     );
     String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+/// `strata kafka-consumer-groups --bootstrap-server <node 1> <args>`: (ok, stdout, stderr).
+fn consumer_groups(cluster: &Cluster, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(strata_bin())
+        .args([
+            "kafka-consumer-groups",
+            "--bootstrap-server",
+            &cluster.node(1).bootstrap(),
+        ])
+        .args(args)
+        .output()
+        .expect("run kafka-consumer-groups");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+/// The data rows of `kafka-consumer-groups --describe` (after the GROUP header), split on
+/// whitespace: GROUP TOPIC PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG CONSUMER-ID HOST CLIENT-ID.
+fn describe_rows(out: &str) -> Vec<Vec<String>> {
+    out.lines()
+        .skip_while(|l| !l.starts_with("GROUP "))
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
 }
 
 /// Produces "product: p<P>, quantity: <N>" to every partition until `stop`.
@@ -192,10 +222,45 @@ fn seed_hands_on_consuming_with_multiple_consumer_groups() {
             == 3
     });
     std::thread::sleep(Duration::from_secs(2));
+    // kafka-consumer-groups shows the two members with three partitions each.
+    let (ok, described, err) = consumer_groups(&cluster, &["--describe", "--group", "2"]);
+    assert!(ok, "{described}{err}");
+    let rows = describe_rows(&described);
+    assert_eq!(rows.len(), 6, "{described}");
+    let mut per_member: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &rows {
+        *per_member.entry(r[6].clone()).or_default() += 1;
+    }
+    assert_eq!(
+        per_member.values().copied().collect::<Vec<_>>(),
+        vec![3, 3],
+        "{described}"
+    );
     interrupt(c2);
     interrupt(c1);
     stop.store(true, Ordering::Relaxed);
     producer.join().expect("producer");
+    // Group 1 catches up (and commits on exit): zero lag everywhere, no active member.
+    let drain = dir.path().join("group1_drain.txt");
+    let c = console_consumer_with(&cluster, "1", &drain, &["--timeout-ms", "4000"]);
+    let out = c.wait_with_output().expect("drain");
+    assert!(out.status.success());
+    let (ok, described, err) = consumer_groups(&cluster, &["--describe", "--group", "1"]);
+    assert!(ok, "{described}{err}");
+    assert!(
+        err.contains("Consumer group '1' has no active members."),
+        "{err}"
+    );
+    let rows = describe_rows(&described);
+    assert_eq!(rows.len(), 6, "{described}");
+    assert!(
+        rows.iter().all(|r| r[5] == "0" && r[6] == "-"),
+        "zero lag: {described}"
+    );
+    let (ok, listed, _) = consumer_groups(&cluster, &["--list"]);
+    assert!(ok);
+    let listed: BTreeSet<&str> = listed.lines().collect();
+    assert!(listed.contains("1") && listed.contains("2"), "{listed:?}");
     let (r1, r2) = (read_lines(&f1), read_lines(&f2));
     assert!(
         !r1.is_empty() && !r2.is_empty(),

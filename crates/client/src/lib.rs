@@ -12,6 +12,7 @@ pub mod client;
 pub mod connection;
 pub mod coordinator;
 pub mod error;
+pub mod groups;
 pub mod membership;
 pub mod partitioner;
 pub mod quorum;

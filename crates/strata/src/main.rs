@@ -64,6 +64,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Kafka's kafka-consumer-groups tool: list, describe, reset offsets, delete.
+    #[command(name = "kafka-consumer-groups", disable_help_flag = true)]
+    KafkaConsumerGroups {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Kafka's kafka-leader-election tool: preferred or unclean leader elections.
     #[command(name = "kafka-leader-election", disable_help_flag = true)]
     KafkaLeaderElection {
@@ -104,6 +110,7 @@ fn main() -> ExitCode {
         "kafka-storage" => return tool_exit(storage_tool::main(rest)),
         "kafka-metadata-quorum" => return tool_exit(strata_tools::kafka_metadata_quorum(rest)),
         "kafka-leader-election" => return tool_exit(strata_tools::kafka_leader_election(rest)),
+        "kafka-consumer-groups" => return tool_exit(strata_tools::kafka_consumer_groups(rest)),
         "kafka-server-start" => {
             let mut argv = vec!["strata".to_string(), "server".to_string()];
             argv.extend(rest);
@@ -125,6 +132,9 @@ fn run_cli(cli: Cli) -> ExitCode {
         }
         Command::KafkaStorage { args } => tool_exit(storage_tool::main(args)),
         Command::Healthcheck { args } => tool_exit(strata_tools::healthcheck(args)),
+        Command::KafkaConsumerGroups { args } => {
+            tool_exit(strata_tools::kafka_consumer_groups(args))
+        }
         Command::KafkaLeaderElection { args } => {
             tool_exit(strata_tools::kafka_leader_election(args))
         }

@@ -14,6 +14,7 @@ pub mod args;
 pub mod consumer;
 pub mod describe;
 pub mod formatter;
+pub mod groups_tool;
 pub mod healthcheck;
 pub mod leader_election;
 pub mod line_reader;
@@ -24,6 +25,7 @@ pub mod quorum_output;
 pub mod topics;
 
 pub use consumer::kafka_console_consumer;
+pub use groups_tool::kafka_consumer_groups;
 pub use healthcheck::healthcheck;
 pub use leader_election::kafka_leader_election;
 pub use metadata_quorum::kafka_metadata_quorum;
