@@ -44,6 +44,16 @@ got=$(x strata-3 kafka-console-consumer --bootstrap-server strata-3:9092 --topic
 if [ "$got" = "$(printf 'product: apples, quantity: 5\nproduct: lemons, quantity: 7')" ]; then
     ok "seed: console producer on strata-1, consumer on strata-3 (RF 3, acks=all)"
 else bad "console round trip: $got"; fi
+# The seeds' consumer groups: a console consumer in group 1, then kafka-consumer-groups.
+got=$(x strata-2 kafka-console-consumer --bootstrap-server strata-2:9092 --topic inventory_purchases --group 1 --from-beginning --max-messages 2 --timeout-ms 30000 2>/dev/null | sort)
+if [ "$got" = "$(printf 'product: apples, quantity: 5\nproduct: lemons, quantity: 7')" ]; then
+    ok "seed: kafka-console-consumer --group 1"
+else bad "console consumer --group 1: $got"; fi
+described=$(x strata-1 kafka-consumer-groups --bootstrap-server strata-1:9092 --describe --group 1 2>/dev/null)
+if x strata-1 kafka-consumer-groups --bootstrap-server strata-1:9092 --list 2>/dev/null | grep -qx 1 \
+    && [ "$(printf '%s\n' "$described" | awk '$1 == "1" && $6 == "0"' | wc -l)" -eq 6 ]; then
+    ok "seed: kafka-consumer-groups --list and --describe (6 partitions, lag 0)"
+else bad "kafka-consumer-groups: $described"; fi
 
 docker kill strata-2 >/dev/null
 deadline=$((SECONDS + 30))
