@@ -115,6 +115,19 @@ fn bad_group_requests_get_kafka_errors() {
         let (r, _) = conn.send(&sync).await.unwrap();
         assert_eq!(r.error_code, UNKNOWN_MEMBER_ID);
 
+        // The leader hands out the (empty) assignment: the group is Stable.
+        let mut sync = SyncGroupRequest::default();
+        sync.group_id = GroupId(s("g"));
+        sync.member_id = s(&member);
+        sync.generation_id = generation;
+        sync.assignments = vec![
+            kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment::default()
+                .with_member_id(s(&member))
+                .with_assignment(Bytes::from_static(b"\0\0\0\0\0\0\xff\xff\xff\xff")),
+        ];
+        let (r, _) = conn.send(&sync).await.unwrap();
+        assert_eq!(r.error_code, 0);
+
         let commit = |generation: i32, topic: &str| {
             let mut req = OffsetCommitRequest::default();
             req.group_id = GroupId(s("g"));

@@ -104,9 +104,12 @@ fn retention_deletes_old_segments_and_advances_log_start() {
             })
             .unwrap_or(0)
     };
+    // On a loaded machine retention (1.5 s) may already have run by now: then the log start
+    // has moved, which shows the segments existed.
+    let (low_now, _) = watermarks(&node, &topic, 0);
     assert!(
-        segments() >= 5,
-        "expected at least 5 segments, found {}",
+        segments() >= 5 || low_now > 0,
+        "expected at least 5 segments, found {} (low watermark {low_now})",
         segments()
     );
 

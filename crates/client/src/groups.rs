@@ -3,9 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use kafka_protocol::messages::offset_commit_request::{
-    OffsetCommitRequestPartition, OffsetCommitRequestTopic,
-};
 use kafka_protocol::messages::offset_delete_request::{
     OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
 };
@@ -18,7 +15,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::client::Client;
 use crate::error::{ClientError, Result};
-use crate::membership::decode_assignment;
+use crate::membership::{commit_topics, decode_assignment};
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
@@ -194,31 +191,11 @@ impl Client {
         offsets: &BTreeMap<(String, i32), i64>,
     ) -> Result<Vec<((String, i32), Result<()>)>> {
         let id = self.coordinator_for(group).await?;
-        let mut by_topic: BTreeMap<&String, Vec<(i32, i64)>> = BTreeMap::new();
-        for ((t, p), o) in offsets {
-            by_topic.entry(t).or_default().push((*p, *o));
-        }
         let mut req = OffsetCommitRequest::default();
         req.group_id = GroupId(s(group));
         req.generation_id_or_member_epoch = -1;
         req.retention_time_ms = -1;
-        req.topics = by_topic
-            .iter()
-            .map(|(t, ps)| {
-                OffsetCommitRequestTopic::default()
-                    .with_name(TopicName(s(t)))
-                    .with_partitions(
-                        ps.iter()
-                            .map(|(p, o)| {
-                                OffsetCommitRequestPartition::default()
-                                    .with_partition_index(*p)
-                                    .with_committed_offset(*o)
-                                    .with_committed_metadata(Some(s("")))
-                            })
-                            .collect(),
-                    )
-            })
-            .collect();
+        req.topics = commit_topics(offsets);
         let (resp, _) = self.connection(id).await?.send(&req).await?;
         Ok(resp
             .topics

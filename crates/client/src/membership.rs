@@ -140,6 +140,33 @@ pub fn range_assign(
     out
 }
 
+/// OffsetCommit's topics for `offsets` (next offset to read, by partition; no leader epoch,
+/// empty metadata).
+pub fn commit_topics(offsets: &BTreeMap<(String, i32), i64>) -> Vec<OffsetCommitRequestTopic> {
+    let mut by_topic: BTreeMap<&String, Vec<(i32, i64)>> = BTreeMap::new();
+    for ((t, p), o) in offsets {
+        by_topic.entry(t).or_default().push((*p, *o));
+    }
+    by_topic
+        .iter()
+        .map(|(t, ps)| {
+            OffsetCommitRequestTopic::default()
+                .with_name(TopicName(str_bytes(t)))
+                .with_partitions(
+                    ps.iter()
+                        .map(|(p, o)| {
+                            OffsetCommitRequestPartition::default()
+                                .with_partition_index(*p)
+                                .with_committed_offset(*o)
+                                .with_committed_leader_epoch(-1)
+                                .with_committed_metadata(Some(str_bytes("")))
+                        })
+                        .collect(),
+                )
+        })
+        .collect()
+}
+
 /// A member of one group, as the console consumer uses it.
 pub struct GroupMember {
     /// The group.
@@ -409,33 +436,12 @@ impl GroupMember {
             return Ok(());
         }
         let id = self.coordinator(client).await?;
-        let mut by_topic: BTreeMap<&String, Vec<(i32, i64)>> = BTreeMap::new();
-        for ((t, p), o) in positions {
-            by_topic.entry(t).or_default().push((*p, *o));
-        }
         let mut req = OffsetCommitRequest::default();
         req.group_id = GroupId(str_bytes(&self.group));
         req.generation_id_or_member_epoch = self.generation;
         req.member_id = str_bytes(&self.member_id);
         req.retention_time_ms = -1;
-        req.topics = by_topic
-            .iter()
-            .map(|(t, ps)| {
-                OffsetCommitRequestTopic::default()
-                    .with_name(TopicName(str_bytes(t)))
-                    .with_partitions(
-                        ps.iter()
-                            .map(|(p, o)| {
-                                OffsetCommitRequestPartition::default()
-                                    .with_partition_index(*p)
-                                    .with_committed_offset(*o)
-                                    .with_committed_leader_epoch(-1)
-                                    .with_committed_metadata(Some(str_bytes("")))
-                            })
-                            .collect(),
-                    )
-            })
-            .collect();
+        req.topics = commit_topics(positions);
         let (resp, _) = client.connection(id).await?.send(&req).await?;
         for t in &resp.topics {
             for p in &t.partitions {

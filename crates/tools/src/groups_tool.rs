@@ -389,6 +389,31 @@ fn parse_topic_arg(arg: &str) -> Result<(String, Option<Vec<i32>>), GroupsFailur
     }
 }
 
+/// The partitions `--topic` names: `T` for all of T's partitions, `T:0,2` for some.
+async fn topic_partitions(
+    client: &mut Client,
+    p: &Parsed,
+) -> Result<Vec<(String, i32)>, GroupsFailure> {
+    let mut out = Vec::new();
+    for arg in p.values("topic") {
+        let (topic, parts) = parse_topic_arg(arg)?;
+        match parts {
+            Some(ps) => out.extend(ps.into_iter().map(|x| (topic.clone(), x))),
+            None => {
+                let md = client.metadata(Some(vec![topic.clone()]), false).await?;
+                for t in md
+                    .topics
+                    .iter()
+                    .filter(|t| t.name == topic && t.error_code == 0)
+                {
+                    out.extend(t.partitions.iter().map(|x| (topic.clone(), x.partition)));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Milliseconds since the epoch of Kafka's `--to-datetime` (`YYYY-MM-DDTHH:mm:SS.sss`, UTC
 /// unless it ends with `Z` or an offset; only UTC/`Z` is supported here).
 fn parse_datetime(s: &str) -> Option<i64> {
@@ -430,23 +455,7 @@ async fn reset_offsets(
         if p.has("all-topics") {
             partitions.extend(committed.keys().cloned());
         } else {
-            for arg in p.values("topic") {
-                let (topic, parts) = parse_topic_arg(arg)?;
-                match parts {
-                    Some(ps) => partitions.extend(ps.into_iter().map(|x| (topic.clone(), x))),
-                    None => {
-                        let md = client.metadata(Some(vec![topic.clone()]), false).await?;
-                        for t in md
-                            .topics
-                            .iter()
-                            .filter(|t| t.name == topic && t.error_code == 0)
-                        {
-                            partitions
-                                .extend(t.partitions.iter().map(|x| (topic.clone(), x.partition)));
-                        }
-                    }
-                }
-            }
+            partitions.extend(topic_partitions(client, p).await?);
         }
         let mut plan = BTreeMap::new();
         for (t, part) in partitions {
@@ -622,23 +631,7 @@ async fn run(p: Parsed) -> Result<i32, GroupsFailure> {
     }
     // --delete-offsets
     let group = groups.first().cloned().unwrap_or_default();
-    let mut partitions = Vec::new();
-    for arg in p.values("topic") {
-        let (topic, parts) = parse_topic_arg(arg)?;
-        match parts {
-            Some(ps) => partitions.extend(ps.into_iter().map(|x| (topic.clone(), x))),
-            None => {
-                let md = client.metadata(Some(vec![topic.clone()]), false).await?;
-                for t in md
-                    .topics
-                    .iter()
-                    .filter(|t| t.name == topic && t.error_code == 0)
-                {
-                    partitions.extend(t.partitions.iter().map(|x| (topic.clone(), x.partition)));
-                }
-            }
-        }
-    }
+    let partitions: Vec<(String, i32)> = topic_partitions(&mut client, &p).await?;
     let (top, results) = client.delete_group_offsets(&group, &partitions).await?;
     if top != 0 {
         let e = ClientError::kafka(top, None, "OffsetDelete");
