@@ -7,7 +7,7 @@
 # need); the script prints a summary and exits non-zero on any failure.
 #
 # Environment: STRATA_SKIP="build rust" skips stages by name (setup, build, rust, python,
-# kcat, java, chaos, compose), e.g. to rerun the client suites against an existing STRATA_BIN.
+# bench, kcat, java, chaos, compose), e.g. to rerun the client suites against an existing STRATA_BIN.
 set -uo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
@@ -62,6 +62,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     stage rust "$RUST_TIMEOUT_S" cargo test --workspace --no-fail-fast
 fi
+# The benchmark tool must run (a tiny single-node round trip); its figures are never asserted.
+stage bench 300 "$TARGET_DIR/debug/strata-bench" --smoke --bin "$STRATA_BIN"
 stage python "$SUITE_TIMEOUT_S" bash tests/python/run.sh
 stage kcat "$SUITE_TIMEOUT_S" bash tests/kcat/test_kcat.sh
 stage java "$SUITE_TIMEOUT_S" bash tests/java/run.sh
