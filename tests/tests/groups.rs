@@ -18,15 +18,6 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 const PARTITIONS: i32 = 6;
 const RECORDS: usize = 60;
 
-fn bootstrap(cluster: &Cluster) -> String {
-    cluster
-        .nodes
-        .iter()
-        .map(|n| n.bootstrap())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn group_consumer(cluster: &Cluster, group: &str, topic: &str) -> BaseConsumer {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap(cluster))

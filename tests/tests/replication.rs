@@ -22,15 +22,6 @@ use rdkafka::{Offset, TopicPartitionList};
 
 const PARTITIONS: i32 = 3;
 
-fn bootstrap(cluster: &Cluster) -> String {
-    cluster
-        .nodes
-        .iter()
-        .map(|n| n.bootstrap())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
 fn create_replicated_topic(cluster: &Cluster, topic: &str) {
     let (ok, out, err) = tool(
         cluster.node(1),

@@ -37,11 +37,7 @@ pub fn fence_broker(
         broker_epoch: reg.broker_epoch,
     }];
     for topic in image.topics() {
-        let unclean = image
-            .topic_configs(&topic.name)
-            .get("unclean.leader.election.enable")
-            .map(|v| v == "true")
-            .unwrap_or(unclean_default);
+        let unclean = unclean_enabled(image, &topic.name, unclean_default);
         for (index, p) in &topic.partitions {
             if !p.replicas.contains(&broker_id) {
                 continue;
@@ -96,11 +92,7 @@ pub fn restore_broker(
 ) -> Vec<MetadataRecord> {
     let mut records = Vec::new();
     for topic in image.topics() {
-        let unclean = image
-            .topic_configs(&topic.name)
-            .get("unclean.leader.election.enable")
-            .map(|v| v == "true")
-            .unwrap_or(unclean_default);
+        let unclean = unclean_enabled(image, &topic.name, unclean_default);
         for (index, p) in &topic.partitions {
             if p.leader >= 0 || !p.replicas.contains(&broker_id) {
                 continue;
@@ -262,11 +254,7 @@ pub fn rebalance_preferred_leaders(image: &MetadataImage) -> Vec<MetadataRecord>
 pub fn unclean_elections(image: &MetadataImage, unclean_default: bool) -> Vec<MetadataRecord> {
     let mut records = Vec::new();
     for topic in image.topics() {
-        let unclean = image
-            .topic_configs(&topic.name)
-            .get("unclean.leader.election.enable")
-            .map(|v| v == "true")
-            .unwrap_or(unclean_default);
+        let unclean = unclean_enabled(image, &topic.name, unclean_default);
         if !unclean {
             continue;
         }
@@ -348,6 +336,14 @@ fn elect_one(
 
 /// Kafka's message for ELECTION_NOT_NEEDED.
 const ELECTION_NOT_NEEDED_MESSAGE: &str = "Leader election not needed for topic partition.";
+
+/// `unclean.leader.election.enable` for `topic`: its own config, else the broker default.
+fn unclean_enabled(image: &MetadataImage, topic: &str, unclean_default: bool) -> bool {
+    image
+        .topic_configs(topic)
+        .get("unclean.leader.election.enable")
+        .map_or(unclean_default, |v| v == "true")
+}
 
 fn push_change(
     records: &mut Vec<MetadataRecord>,

@@ -55,6 +55,8 @@ pub struct Dispatcher {
     config: ProtocolConfig,
     groups: GroupCoordinator,
     loaded: Loaded,
+    /// `offsets.topic.num.partitions`.
+    offsets_partitions: i32,
 }
 
 impl Dispatcher {
@@ -115,7 +117,13 @@ impl Dispatcher {
             config,
             groups,
             loaded,
+            offsets_partitions: partitions,
         }
+    }
+
+    /// `offsets.topic.num.partitions`: groups are spread over this many partitions.
+    pub fn offsets_partitions(&self) -> i32 {
+        self.offsets_partitions
     }
 
     /// The `__consumer_offsets` partitions loaded into the group coordinator.

@@ -226,21 +226,11 @@ fn load_partition(broker: &Broker, groups: &GroupCoordinator, partition: i32) ->
     count
 }
 
-/// The last offset of the last whole batch in `batches`.
+/// The last offset of the last whole batch in `batches` (storage's batch framing).
 fn last_offset(batches: &Bytes) -> Option<i64> {
-    let mut pos = 0usize;
-    let mut last = None;
-    while pos + 61 <= batches.len() {
-        let base = i64::from_be_bytes(batches[pos..pos + 8].try_into().ok()?);
-        let length = usize::try_from(i32::from_be_bytes(
-            batches[pos + 8..pos + 12].try_into().ok()?,
-        ))
-        .ok()?;
-        let delta = i32::from_be_bytes(batches[pos + 23..pos + 27].try_into().ok()?);
-        last = Some(base + i64::from(delta));
-        pos += 12 + length;
-    }
-    last
+    strata_storage::parse_replicated_batches(batches)
+        .ok()
+        .and_then(|headers| headers.last().map(|h| h.last_offset()))
 }
 
 /// How the offsets of a coordinator's groups expire.

@@ -76,6 +76,16 @@ impl Cluster {
     }
 }
 
+/// Every node's bootstrap address, comma-separated (clients that must survive a node's loss).
+pub fn bootstrap(cluster: &Cluster) -> String {
+    cluster
+        .nodes
+        .iter()
+        .map(|n| n.bootstrap())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 pub fn tool(node: &StrataNode, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(strata_bin())
         .arg("kafka-topics")

@@ -60,16 +60,6 @@ fn code(error: &GroupError) -> i16 {
     code.code()
 }
 
-fn offsets_partitions(d: &Dispatcher) -> i32 {
-    d.config()
-        .broker_configs
-        .iter()
-        .find(|(k, ..)| k == "offsets.topic.num.partitions")
-        .and_then(|(_, v, ..)| v.parse().ok())
-        .filter(|n: &i32| *n > 0)
-        .unwrap_or(strata_group::DEFAULT_OFFSETS_TOPIC_PARTITIONS)
-}
-
 fn offsets_replication_factor(d: &Dispatcher) -> i16 {
     d.config()
         .broker_configs
@@ -83,7 +73,7 @@ fn offsets_replication_factor(d: &Dispatcher) -> i16 {
 /// Why this node cannot serve `group` now: NOT_COORDINATOR when it does not lead the
 /// group's offsets partition, COORDINATOR_LOAD_IN_PROGRESS while it is still reading it.
 fn coordinator_error(d: &Dispatcher, group: &str) -> Option<i16> {
-    let partition = partition_for(group, offsets_partitions(d));
+    let partition = partition_for(group, d.offsets_partitions());
     let state = d
         .broker()
         .partition(OFFSETS_TOPIC, partition)
@@ -120,7 +110,7 @@ async fn persist(
     let Some(batch) = crate::offsets_log::encode(group, records) else {
         return Ok(());
     };
-    let partition = partition_for(group, offsets_partitions(d));
+    let partition = partition_for(group, d.offsets_partitions());
     match d
         .broker()
         .produce_and_replicate(OFFSETS_TOPIC, partition, batch, -1, OFFSETS_COMMIT_TIMEOUT)
@@ -152,7 +142,7 @@ async fn find_one(
         // First use: create the offsets topic; the client asks again.
         let live = i16::try_from(image.unfenced_brokers().count()).unwrap_or(i16::MAX);
         let mut spec = CreateTopicSpec::new(OFFSETS_TOPIC);
-        spec.num_partitions = offsets_partitions(d);
+        spec.num_partitions = d.offsets_partitions();
         spec.replication_factor = offsets_replication_factor(d).min(live.max(1));
         let results = d
             .broker()
@@ -165,7 +155,7 @@ async fn find_one(
         d.broker().apply_image(&d.broker().image());
         return Err(ResponseError::CoordinatorNotAvailable.code());
     };
-    let partition = partition_for(key, offsets_partitions(d));
+    let partition = partition_for(key, d.offsets_partitions());
     let leader = topic.partitions.get(&partition).map_or(-1, |p| p.leader);
     let Some(broker) = image.brokers.get(&leader).filter(|b| !b.fenced) else {
         return Err(ResponseError::CoordinatorNotAvailable.code());
