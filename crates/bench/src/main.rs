@@ -49,6 +49,10 @@ struct Args {
     /// Write the figures as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Only these produce workloads, by number in the plan (1 = acks=all RF 3, 2 = acks=1 RF 3,
+    /// 3 = acks=1 RF 1); the last one run is consumed.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<usize>,
     /// A tiny single-node run that only checks the tool works.
     #[arg(long)]
     smoke: bool,
@@ -166,6 +170,15 @@ fn main() -> anyhow::Result<()> {
     if replicated && !args.smoke {
         plan.insert(0, ("acks=all, RF 3", "all", 3));
         plan.insert(1, ("acks=1, RF 3", "1", 3));
+    }
+    if !args.only.is_empty() {
+        let keep: Vec<_> = plan
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| args.only.contains(&(i + 1)))
+            .map(|(_, p)| *p)
+            .collect();
+        plan = keep;
     }
     let mut rows = Vec::new();
     for (i, (name, acks, rf)) in plan.iter().enumerate() {

@@ -9,7 +9,8 @@ use hdrhistogram::Histogram;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -36,6 +37,18 @@ impl Outcome {
     }
 }
 
+/// A client configuration for `bootstrap`; `STRATA_BENCH_CLIENT_DEBUG` (e.g. `fetch,msg`)
+/// turns on librdkafka's debug contexts for looking into a run.
+pub fn client_config(bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    if let Ok(debug) = std::env::var("STRATA_BENCH_CLIENT_DEBUG") {
+        config.set("debug", debug);
+        config.set_log_level(RDKafkaLogLevel::Debug);
+    }
+    config
+}
+
 /// Creates `topic` and waits until it is usable.
 pub fn create_topic(
     bootstrap: &str,
@@ -44,10 +57,8 @@ pub fn create_topic(
     rf: i32,
     configs: &[(&str, &str)],
 ) -> anyhow::Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .context("admin client")?;
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(bootstrap).create().context("admin client")?;
     let mut new = NewTopic::new(topic, partitions, TopicReplication::Fixed(rf));
     for (k, v) in configs {
         new = new.set(k, v);
@@ -107,6 +118,18 @@ mod rdkafka_runtime {
     }
 }
 
+/// A consumer context that prints librdkafka's log lines (debug contexts included) to stderr.
+#[derive(Clone, Copy)]
+pub struct StderrLog;
+
+impl ClientContext for StderrLog {
+    fn log(&self, _level: RDKafkaLogLevel, fac: &str, message: &str) {
+        eprintln!("librdkafka {fac}: {message}");
+    }
+}
+
+impl ConsumerContext for StderrLog {}
+
 /// Delivery reports into a latency histogram.
 struct LatencyState {
     histogram: Mutex<Histogram<u64>>,
@@ -117,7 +140,11 @@ struct LatencyState {
 #[derive(Clone)]
 struct Latencies(Arc<LatencyState>);
 
-impl ClientContext for Latencies {}
+impl ClientContext for Latencies {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        StderrLog.log(level, fac, message);
+    }
+}
 
 impl ProducerContext for Latencies {
     type DeliveryOpaque = Box<Instant>;
@@ -153,8 +180,7 @@ pub fn produce(
         histogram: Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3)?),
         failed: Mutex::new(0),
     }));
-    let producer: ThreadedProducer<Latencies> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+    let producer: ThreadedProducer<Latencies> = client_config(bootstrap)
         .set("acks", acks)
         .set(
             "enable.idempotence",
@@ -219,12 +245,16 @@ pub fn consume(
     records: u64,
     name: &str,
 ) -> anyhow::Result<Outcome> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
+    let consumer: BaseConsumer<StderrLog> = client_config(bootstrap)
         .set("group.id", "strata-bench")
         .set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", "100")
-        .create()
+        // librdkafka stops fetching for fetch.queue.backoff.ms (1 s by default) whenever its
+        // local queue holds queued.min.messages: with the application draining ~1M records/s
+        // that pause, not the broker, would set the pace.
+        .set("fetch.queue.backoff.ms", "5")
+        .set("queued.min.messages", "200000")
+        .create_with_context(StderrLog)
         .context("consumer")?;
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {

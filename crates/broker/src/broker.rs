@@ -139,7 +139,7 @@ impl Broker {
 
     /// Creates topics that clients asked for implicitly (Metadata with auto-create, Produce).
     pub async fn auto_create_topics(
-        &self,
+        self: &Arc<Self>,
         names: Vec<String>,
     ) -> Vec<Result<CreatedTopic, strata_controller::ControllerError>> {
         let specs = names
@@ -153,9 +153,23 @@ impl Broker {
             })
             .collect();
         let results = self.controller.create_topics(specs, false).await;
-        let image = self.controller.image();
-        self.apply_image(&image);
+        self.apply_latest_image().await;
         results
+    }
+
+    /// [`Broker::apply_image`] of the newest image, on a blocking thread: creating or opening
+    /// hundreds of logs does file I/O that must not stall the async workers (the Raft RPCs and
+    /// heartbeats they serve would time out).
+    pub async fn apply_latest_image(self: &Arc<Self>) {
+        let broker = Arc::clone(self);
+        let applied = tokio::task::spawn_blocking(move || {
+            let image = broker.image();
+            broker.apply_image(&image);
+        })
+        .await;
+        if let Err(error) = applied {
+            tracing::error!(%error, "applying the metadata image failed");
+        }
     }
 
     /// Makes the local partitions match `image`: creates logs for partitions assigned to this
@@ -783,7 +797,12 @@ async fn follow_metadata(
         let Some(broker) = broker.upgrade() else {
             return;
         };
-        broker.apply_image(&image);
+        // File I/O for new or removed partitions: off the async workers (see
+        // `apply_latest_image`).
+        let applied = tokio::task::spawn_blocking(move || broker.apply_image(&image)).await;
+        if let Err(error) = applied {
+            tracing::error!(%error, "applying the metadata image failed");
+        }
     }
 }
 

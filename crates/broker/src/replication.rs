@@ -202,6 +202,13 @@ impl Broker {
         let deadline = Instant::now() + max_wait;
         let mut appended = self.appended.subscribe();
         let mut first = true;
+        // Kafka's `isReplicaIsrEligible`: a fenced broker is not proposed for the ISR (the
+        // controller would refuse it, and proposing on every fetch floods the quorum).
+        let isr_eligible = self
+            .image()
+            .brokers
+            .get(&replica_id)
+            .is_some_and(|b| !b.fenced);
         loop {
             appended.borrow_and_update();
             let mut remaining = max_bytes;
@@ -211,7 +218,7 @@ impl Broker {
                     let result = self.replica_fetch_one(
                         replica_id,
                         p,
-                        first,
+                        first.then_some(isr_eligible),
                         max_bytes_per_partition.min(remaining),
                     );
                     remaining = remaining.saturating_sub(result.records.len());
@@ -239,7 +246,8 @@ impl Broker {
         &self,
         replica_id: i32,
         request: &ReplicaFetchPartition,
-        record_progress: bool,
+        // Some(whether the follower may join the ISR) records its position; None does not.
+        record_progress: Option<bool>,
         max_bytes: usize,
     ) -> ReplicaFetchResult {
         let node = self.config.node_id;
@@ -299,10 +307,11 @@ impl Broker {
             }
         }
         drop(log);
-        if record_progress {
+        if let Some(isr_eligible) = record_progress {
             self.record_follower_position(
                 &partition,
                 &state,
+                isr_eligible,
                 replica_id,
                 request.fetch_offset,
                 leo,
@@ -321,6 +330,7 @@ impl Broker {
         &self,
         partition: &Arc<Partition>,
         state: &PartitionState,
+        isr_eligible: bool,
         replica_id: i32,
         fetch_offset: i64,
         leader_leo: i64,
@@ -350,7 +360,8 @@ impl Broker {
         }
         follower.last_fetch_leader_leo = leader_leo;
         follower.last_fetch_ms = now;
-        let rejoins = !state.isr.contains(&replica_id)
+        let rejoins = isr_eligible
+            && !state.isr.contains(&replica_id)
             && progress.pending.is_none()
             && fetch_offset >= high_watermark
             && fetch_offset >= epoch_start;

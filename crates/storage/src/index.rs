@@ -1,6 +1,12 @@
 //! Sparse `.index` (offset → file position) and `.timeindex` (timestamp → offset) files of one
-//! segment, in Kafka's on-disk formats. Entries are mirrored in memory; the files hold exactly the
-//! valid entries (Kafka preallocates and trims on close; the trimmed form is what we always write).
+//! segment, in Kafka's on-disk formats. Entries live in memory; the files hold exactly the valid
+//! entries (Kafka preallocates and trims on close; the trimmed form is what we always write).
+//!
+//! The files are written behind: appends only grow the in-memory entries, and [`OffsetIndex::sync`]
+//! (on flush, roll and close) writes the new ones and fsyncs. No descriptor stays open, so a
+//! node with 10,000 partitions holds one file descriptor per segment, not three. A crash can
+//! lose index entries written since the last sync but never leaves wrong ones, and recovery
+//! rebuilds every segment's indexes from its batches when the log is opened anyway.
 
 use std::fs::{File, OpenOptions};
 use std::io::Read;
@@ -39,21 +45,40 @@ fn read_all(path: &Path) -> Result<Vec<u8>, StorageError> {
 
 /// Replaces the file content with `bytes` unless it already holds exactly them.
 /// Returns whether the file was rewritten.
-fn write_if_different(path: &Path, file: &File, bytes: &[u8]) -> Result<bool, StorageError> {
+fn write_if_different(path: &Path, bytes: &[u8]) -> Result<bool, StorageError> {
     if read_all(path)? == bytes {
         return Ok(false);
     }
+    let file = open_rw(path)?;
     file.set_len(0).map_err(|e| StorageError::io(path, e))?;
     file.write_all_at(bytes, 0)
         .map_err(|e| StorageError::io(path, e))?;
     Ok(true)
 }
 
+/// Writes `bytes` at `at` (the end of what the file holds) and fsyncs.
+fn append_and_sync(path: &Path, bytes: &[u8], at: u64) -> Result<(), StorageError> {
+    let file = open_rw(path)?;
+    if !bytes.is_empty() {
+        file.write_all_at(bytes, at)
+            .map_err(|e| StorageError::io(path, e))?;
+    }
+    file.sync_data().map_err(|e| StorageError::io(path, e))
+}
+
+/// Cuts the file to `len` bytes.
+fn cut(path: &Path, len: u64) -> Result<(), StorageError> {
+    open_rw(path)?
+        .set_len(len)
+        .map_err(|e| StorageError::io(path, e))
+}
+
 /// Offset index of one segment: one entry every `index.interval.bytes`, mapping the last offset
 /// of a batch to the file position where the batch starts.
 pub(crate) struct OffsetIndex {
     path: PathBuf,
-    file: File,
+    /// How many of `entries` the file holds (the rest are written by the next sync).
+    persisted: usize,
     base_offset: i64,
     entries: Vec<(u32, u32)>,
     max_entries: usize,
@@ -66,19 +91,21 @@ impl OffsetIndex {
         base_offset: i64,
         max_bytes: u32,
     ) -> Result<Self, StorageError> {
-        let file = open_rw(&path)?;
+        open_rw(&path)?;
         Ok(OffsetIndex {
             path,
-            file,
+            persisted: 0,
             base_offset,
             entries: Vec::new(),
             max_entries: (max_bytes as usize / OFFSET_INDEX_ENTRY_BYTES).max(1),
         })
     }
 
-    fn encode(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(self.entries.len() * OFFSET_INDEX_ENTRY_BYTES);
-        for (rel, pos) in &self.entries {
+    /// The file bytes of the entries from `from` on.
+    fn encode(&self, from: usize) -> Vec<u8> {
+        let entries = self.entries.get(from..).unwrap_or_default();
+        let mut bytes = Vec::with_capacity(entries.len() * OFFSET_INDEX_ENTRY_BYTES);
+        for (rel, pos) in entries {
             bytes.extend_from_slice(&rel.to_be_bytes());
             bytes.extend_from_slice(&pos.to_be_bytes());
         }
@@ -89,8 +116,10 @@ impl OffsetIndex {
     /// Returns whether the file had to be rewritten (missing, stale or corrupt).
     pub(crate) fn replace(&mut self, entries: Vec<(u32, u32)>) -> Result<bool, StorageError> {
         self.entries = entries;
-        let bytes = self.encode();
-        write_if_different(&self.path, &self.file, &bytes)
+        let bytes = self.encode(0);
+        let rewritten = write_if_different(&self.path, &bytes)?;
+        self.persisted = self.entries.len();
+        Ok(rewritten)
     }
 
     /// Adds an entry for `offset` at `position`; ignored unless both grow (Kafka refuses those).
@@ -101,13 +130,6 @@ impl OffsetIndex {
                 return Ok(());
             }
         }
-        let mut entry = [0u8; OFFSET_INDEX_ENTRY_BYTES];
-        entry[..4].copy_from_slice(&rel.to_be_bytes());
-        entry[4..].copy_from_slice(&position.to_be_bytes());
-        let at = (self.entries.len() * OFFSET_INDEX_ENTRY_BYTES) as u64;
-        self.file
-            .write_all_at(&entry, at)
-            .map_err(|e| StorageError::io(&self.path, e))?;
         self.entries.push((rel, position));
         Ok(())
     }
@@ -143,15 +165,23 @@ impl OffsetIndex {
             return Ok(());
         }
         self.entries.truncate(count);
-        self.file
-            .set_len((count * OFFSET_INDEX_ENTRY_BYTES) as u64)
-            .map_err(|e| StorageError::io(&self.path, e))
+        if count < self.persisted {
+            self.persisted = count;
+            cut(&self.path, (count * OFFSET_INDEX_ENTRY_BYTES) as u64)?;
+        }
+        Ok(())
     }
 
-    pub(crate) fn sync(&self) -> Result<(), StorageError> {
-        self.file
-            .sync_data()
-            .map_err(|e| StorageError::io(&self.path, e))
+    /// Writes the entries the file lacks and fsyncs it.
+    pub(crate) fn sync(&mut self) -> Result<(), StorageError> {
+        let bytes = self.encode(self.persisted);
+        append_and_sync(
+            &self.path,
+            &bytes,
+            (self.persisted * OFFSET_INDEX_ENTRY_BYTES) as u64,
+        )?;
+        self.persisted = self.entries.len();
+        Ok(())
     }
 
     pub(crate) fn path(&self) -> &Path {
@@ -162,7 +192,8 @@ impl OffsetIndex {
 /// Time index of one segment: increasing max-timestamp-so-far → offset of the batch holding it.
 pub(crate) struct TimeIndex {
     path: PathBuf,
-    file: File,
+    /// How many of `entries` the file holds (the rest are written by the next sync).
+    persisted: usize,
     base_offset: i64,
     entries: Vec<(i64, u32)>,
     max_entries: usize,
@@ -175,19 +206,21 @@ impl TimeIndex {
         base_offset: i64,
         max_bytes: u32,
     ) -> Result<Self, StorageError> {
-        let file = open_rw(&path)?;
+        open_rw(&path)?;
         Ok(TimeIndex {
             path,
-            file,
+            persisted: 0,
             base_offset,
             entries: Vec::new(),
             max_entries: (max_bytes as usize / TIME_INDEX_ENTRY_BYTES).max(1),
         })
     }
 
-    fn encode(&self) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(self.entries.len() * TIME_INDEX_ENTRY_BYTES);
-        for (ts, rel) in &self.entries {
+    /// The file bytes of the entries from `from` on.
+    fn encode(&self, from: usize) -> Vec<u8> {
+        let entries = self.entries.get(from..).unwrap_or_default();
+        let mut bytes = Vec::with_capacity(entries.len() * TIME_INDEX_ENTRY_BYTES);
+        for (ts, rel) in entries {
             bytes.extend_from_slice(&ts.to_be_bytes());
             bytes.extend_from_slice(&rel.to_be_bytes());
         }
@@ -197,8 +230,10 @@ impl TimeIndex {
     /// Installs rebuilt entries and makes the file match; returns whether it was rewritten.
     pub(crate) fn replace(&mut self, entries: Vec<(i64, u32)>) -> Result<bool, StorageError> {
         self.entries = entries;
-        let bytes = self.encode();
-        write_if_different(&self.path, &self.file, &bytes)
+        let bytes = self.encode(0);
+        let rewritten = write_if_different(&self.path, &bytes)?;
+        self.persisted = self.entries.len();
+        Ok(rewritten)
     }
 
     /// Adds `(timestamp, offset)` if the timestamp is newer than the last entry (Kafka's
@@ -210,13 +245,6 @@ impl TimeIndex {
                 return Ok(());
             }
         }
-        let mut entry = [0u8; TIME_INDEX_ENTRY_BYTES];
-        entry[..8].copy_from_slice(&timestamp.to_be_bytes());
-        entry[8..].copy_from_slice(&rel.to_be_bytes());
-        let at = (self.entries.len() * TIME_INDEX_ENTRY_BYTES) as u64;
-        self.file
-            .write_all_at(&entry, at)
-            .map_err(|e| StorageError::io(&self.path, e))?;
         self.entries.push((timestamp, rel));
         Ok(())
     }
@@ -248,15 +276,23 @@ impl TimeIndex {
             return Ok(());
         }
         self.entries.truncate(count);
-        self.file
-            .set_len((count * TIME_INDEX_ENTRY_BYTES) as u64)
-            .map_err(|e| StorageError::io(&self.path, e))
+        if count < self.persisted {
+            self.persisted = count;
+            cut(&self.path, (count * TIME_INDEX_ENTRY_BYTES) as u64)?;
+        }
+        Ok(())
     }
 
-    pub(crate) fn sync(&self) -> Result<(), StorageError> {
-        self.file
-            .sync_data()
-            .map_err(|e| StorageError::io(&self.path, e))
+    /// Writes the entries the file lacks and fsyncs it.
+    pub(crate) fn sync(&mut self) -> Result<(), StorageError> {
+        let bytes = self.encode(self.persisted);
+        append_and_sync(
+            &self.path,
+            &bytes,
+            (self.persisted * TIME_INDEX_ENTRY_BYTES) as u64,
+        )?;
+        self.persisted = self.entries.len();
+        Ok(())
     }
 
     pub(crate) fn path(&self) -> &Path {

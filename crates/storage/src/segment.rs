@@ -571,7 +571,7 @@ impl Segment {
     }
 
     /// fsyncs the log and both indexes.
-    pub(crate) fn sync(&self) -> Result<(), StorageError> {
+    pub(crate) fn sync(&mut self) -> Result<(), StorageError> {
         self.log
             .sync_data()
             .map_err(|e| StorageError::io(&self.log_path, e))?;

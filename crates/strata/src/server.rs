@@ -52,6 +52,7 @@ impl Roles {
 
 /// Runs a node until it is told to stop.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    raise_open_file_limit();
     let roles = Roles::parse(settings.get("process.roles").unwrap_or("broker,controller"))?;
     let node_id = crate::format::configured_node_id(&settings)?;
     let listeners = parse_listeners(
@@ -305,6 +306,28 @@ async fn run_controller_only(
     controller.shutdown().await;
     tracing::info!("Strata controller {node_id} stopped");
     Ok(())
+}
+
+/// Raises the soft limit on open files to the hard limit, as Go's runtime and many servers do:
+/// every segment holds a descriptor and every client a socket, so a node with thousands of
+/// partitions needs more than the usual soft limit of 1,024.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed by reference.
+    let raised = unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return;
+        }
+        let soft = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        soft < limit.rlim_max && libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0
+    };
+    if raised {
+        tracing::info!(open_files = limit.rlim_cur, "raised the open-file limit");
+    }
 }
 
 async fn wait_for_shutdown_signal() {

@@ -55,7 +55,7 @@ pub async fn create_topics(
         .create_topics(specs, req.validate_only)
         .await;
     if !req.validate_only {
-        d.broker().apply_image(&d.broker().image());
+        d.broker().apply_latest_image().await;
     }
     let topics = names
         .iter()
@@ -123,7 +123,7 @@ pub async fn delete_topics(
         return DeleteTopicsResponse::default().with_responses(responses);
     }
     let results = d.broker().controller().delete_topics(refs.clone()).await;
-    d.broker().apply_image(&d.broker().image());
+    d.broker().apply_latest_image().await;
     let responses = refs
         .iter()
         .zip(results)
@@ -177,7 +177,7 @@ pub async fn create_partitions(
         .create_partitions(specs, req.validate_only)
         .await;
     if !req.validate_only {
-        d.broker().apply_image(&d.broker().image());
+        d.broker().apply_latest_image().await;
     }
     let results = req
         .topics

@@ -217,7 +217,7 @@ async fn alter(
     match result {
         Ok(()) => {
             if !validate_only {
-                d.broker().apply_image(&d.broker().image());
+                d.broker().apply_latest_image().await;
             }
             base
         }

@@ -55,7 +55,7 @@ pub async fn elect_leaders(
     {
         Ok(results) => {
             // The new leaders are committed: act on them here before answering.
-            d.broker().apply_image(&d.broker().image());
+            d.broker().apply_latest_image().await;
             response(results, version)
         }
         Err(error) => {

@@ -152,7 +152,7 @@ async fn find_one(
         if let Some(Err(error)) = results.first() {
             tracing::debug!(%error, "creating __consumer_offsets");
         }
-        d.broker().apply_image(&d.broker().image());
+        d.broker().apply_latest_image().await;
         return Err(ResponseError::CoordinatorNotAvailable.code());
     };
     let partition = partition_for(key, d.offsets_partitions());
