@@ -16,14 +16,22 @@ const CLUSTER_ID: &str = "MkU3OEVBNTcwNTJENDM2Qk";
 pub struct Node {
     child: Child,
     log: PathBuf,
+    args: Vec<String>,
+    /// How many times it has printed its ready line (restarts append to the same log).
+    starts: usize,
     /// `host:port` of its Kafka listener.
     pub bootstrap: String,
+    /// Its `node.id`.
+    pub id: i32,
+    /// Its data directory (`log.dirs`).
+    pub data: PathBuf,
 }
 
 /// A local cluster; the processes are killed when it is dropped.
 pub struct LocalCluster {
     /// The nodes.
     pub nodes: Vec<Node>,
+    binary: PathBuf,
     _root: tempfile::TempDir,
 }
 
@@ -49,7 +57,6 @@ impl LocalCluster {
             let dir = root.path().join(format!("node-{}", i + 1));
             std::fs::create_dir_all(&dir)?;
             let log = dir.join("strata.log");
-            let out = std::fs::File::create(&log)?;
             let mut args = vec![
                 "server".to_string(),
                 "--override".into(),
@@ -72,33 +79,80 @@ impl LocalCluster {
                 args.push("--override".into());
                 args.push(e.clone());
             }
-            let child = Command::new(binary)
-                .args(&args)
-                .stdout(out.try_clone()?)
-                .stderr(out)
-                .stdin(Stdio::null())
-                .spawn()
-                .with_context(|| format!("starting {}", binary.display()))?;
+            let child = spawn(binary, &args, &log)?;
             nodes.push(Node {
                 child,
                 log,
+                args,
+                starts: 0,
                 bootstrap: format!("127.0.0.1:{}", client[i]),
+                id: i32::try_from(i + 1).unwrap_or(i32::MAX),
+                data: dir.join("data"),
             });
         }
-        let deadline = Instant::now() + START_TIMEOUT;
-        for node in &nodes {
-            loop {
-                let text = std::fs::read_to_string(&node.log).unwrap_or_default();
-                if text.contains(" started (cluster ") {
-                    break;
-                }
-                if Instant::now() > deadline {
-                    bail!("node at {} did not start; its log:\n{text}", node.bootstrap);
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
+        let mut cluster = LocalCluster {
+            nodes,
+            binary: binary.to_path_buf(),
+            _root: root,
+        };
+        for i in 0..n {
+            cluster.wait_ready(i)?;
         }
-        Ok(LocalCluster { nodes, _root: root })
+        Ok(cluster)
+    }
+
+    /// Waits until node `i` has printed one more ready line than it had.
+    pub fn wait_ready(&mut self, i: usize) -> anyhow::Result<()> {
+        let deadline = Instant::now() + START_TIMEOUT;
+        let node = &mut self.nodes[i];
+        loop {
+            let text = std::fs::read_to_string(&node.log).unwrap_or_default();
+            if text.matches(READY_LINE).count() > node.starts {
+                node.starts += 1;
+                return Ok(());
+            }
+            if let Ok(Some(status)) = node.child.try_wait() {
+                bail!(
+                    "node {} exited ({status}) before it was ready; its log:\n{text}",
+                    node.id
+                );
+            }
+            if Instant::now() > deadline {
+                bail!("node {} did not start; its log:\n{text}", node.id);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// kill -9 of node `i`.
+    pub fn kill(&mut self, i: usize) -> anyhow::Result<()> {
+        let node = &mut self.nodes[i];
+        node.child.kill().context("kill -9")?;
+        node.child.wait().context("reaping a killed node")?;
+        Ok(())
+    }
+
+    /// SIGTERM to node `i` (a controlled shutdown); waits for it to exit.
+    pub fn terminate(&mut self, i: usize) -> anyhow::Result<()> {
+        let node = &mut self.nodes[i];
+        let pid = libc::pid_t::try_from(node.child.id()).context("pid")?;
+        // SAFETY: kill(2) with a pid we started and have not reaped yet.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        node.child.wait().context("waiting for a node to stop")?;
+        Ok(())
+    }
+
+    /// Starts node `i` again with the same settings (after [`Self::kill`] or
+    /// [`Self::terminate`]); does not wait for it to be ready.
+    pub fn restart(&mut self, i: usize) -> anyhow::Result<()> {
+        let node = &mut self.nodes[i];
+        node.child = spawn(&self.binary, &node.args, &node.log)?;
+        Ok(())
+    }
+
+    /// The pids of the running nodes.
+    pub fn pids(&self) -> Vec<u32> {
+        self.nodes.iter().map(|n| n.child.id()).collect()
     }
 
     /// Every node's bootstrap address, comma-separated.
@@ -109,11 +163,41 @@ impl LocalCluster {
             .collect::<Vec<_>>()
             .join(",")
     }
+}
 
-    /// Total user + system CPU time of all nodes so far, in microseconds.
-    pub fn cpu_micros(&self) -> u64 {
-        self.nodes.iter().map(|n| cpu_micros(n.child.id())).sum()
-    }
+/// What a node prints once it serves clients.
+const READY_LINE: &str = " started (cluster ";
+
+fn spawn(binary: &Path, args: &[String], log: &Path) -> anyhow::Result<Child> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .with_context(|| format!("opening {}", log.display()))?;
+    Command::new(binary)
+        .args(args)
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .stdin(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))
+}
+
+/// Resident set size of process `pid` in bytes (0 when unreadable).
+pub fn rss_bytes(pid: u32) -> u64 {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// Total user + system CPU time of `pids` so far, in microseconds.
+pub fn cpu_micros_of(pids: &[u32]) -> u64 {
+    pids.iter().map(|&p| cpu_micros(p)).sum()
 }
 
 impl Drop for LocalCluster {

@@ -1,43 +1,54 @@
-//! `strata-bench`: Strata's benchmark tool (issue 7, first part). librdkafka is the load
-//! client, so figures are what users of real clients see.
+//! `strata-bench`: Strata's benchmark tool (issue 7). librdkafka is the load client, so the
+//! figures are what users of real clients see.
 //!
-//! Starts a local cluster of the given binary (or targets `--bootstrap-server`), runs the
-//! workloads — produce (acks=all RF 3, acks=1 RF 3, acks=1 RF 1) and consume from the beginning
-//! — and prints a table: records/s, MB/s, produce latency p50/p99/p99.9/max, broker CPU-µs per
-//! record (utime + stime of the broker processes over the workload ÷ records, only for a
-//! cluster it started) and the client's own CPU share. `--json FILE` writes the same figures.
-//! `--smoke` runs a tiny single-node round trip (CI checks that it runs; no timing asserted).
+//! It starts a local cluster of the given binary (three nodes by default) or targets
+//! `--bootstrap-server`, runs the workloads asked for and prints a table (records/s, MB/s,
+//! latency p50/p99/p99.9/max, broker CPU-µs per record from /proc for brokers it started, and
+//! the client's own CPU share); `--json` writes every figure, `--chart` a PNG of the
+//! end-to-end latency distributions. `--peers` runs the single-node comparison with Tansu and
+//! noida-db. `--smoke` is a tiny run that only checks the tool works (CI); no timing is
+//! asserted anywhere.
 //!
-//! Not done yet (issue 7): end-to-end latency at a fixed rate, failover, scale, start-up,
-//! `--peers`, charts, progress bar.
+//! Workloads (`--workloads`, default `throughput,e2e`; `--all` adds the long ones):
+//! - `throughput`: produce acks=all RF 3, acks=1 RF 3, acks=1 RF 1; consume with one
+//!   consumer, then with a group of three;
+//! - `e2e`: end-to-end latency at a fixed rate (default: half of the acks=all maximum);
+//! - `failover`: kill -9 of a partition leader under load → first acknowledged produce;
+//! - `scale`: 10,000 partitions (time, RSS, Metadata latency), then a low-rate produce to all;
+//! - `startup`: restart of a node holding `--startup-gb` GB of log.
 
 mod cluster;
+mod failover;
+mod peers;
+mod report;
+mod scale;
+mod startup;
 mod workloads;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cluster::{self_cpu_micros, LocalCluster};
-use crate::workloads::{consume, create_topic, produce, Outcome};
+use crate::cluster::{rss_bytes, LocalCluster};
+use crate::report::{measure, print_header, print_rows, Measured};
+use crate::workloads::{consume, consume_group, create_topic, end_to_end, produce};
 
 #[derive(Parser, Debug)]
-#[command(
-    name = "strata-bench",
-    about = "Benchmarks a Strata cluster with librdkafka"
-)]
+#[command(name = "strata-bench", about = "Benchmarks Strata with librdkafka")]
 struct Args {
-    /// Target an existing cluster instead of starting one.
+    /// Target an existing cluster instead of starting one (no broker CPU figures then).
     #[arg(long)]
     bootstrap_server: Option<String>,
-    /// The strata binary to start (default: next to this one).
+    /// The strata binary to start (default: the one next to this binary).
     #[arg(long)]
     bin: Option<PathBuf>,
     /// Nodes to start.
     #[arg(long, default_value_t = 3)]
     nodes: usize,
-    /// Records per workload.
+    /// Records per throughput workload.
     #[arg(long, default_value_t = 1_000_000)]
     records: u64,
     /// Value size in bytes.
@@ -46,13 +57,56 @@ struct Args {
     /// Partitions per topic.
     #[arg(long, default_value_t = 6)]
     partitions: i32,
-    /// Write the figures as JSON here.
+    /// Workloads to run: throughput, e2e, failover, scale, startup.
+    #[arg(long, value_delimiter = ',', default_values_t = ["throughput".to_string(), "e2e".to_string()])]
+    workloads: Vec<String>,
+    /// Every workload.
     #[arg(long)]
-    json: Option<PathBuf>,
-    /// Only these produce workloads, by number in the plan (1 = acks=all RF 3, 2 = acks=1 RF 3,
+    all: bool,
+    /// Only these produce rows of the throughput workload (1 = acks=all RF 3, 2 = acks=1 RF 3,
     /// 3 = acks=1 RF 1); the last one run is consumed.
     #[arg(long, value_delimiter = ',')]
     only: Vec<usize>,
+    /// End-to-end rate in records/s (default: half the acks=all maximum measured, else 20,000).
+    #[arg(long)]
+    e2e_rate: Option<u64>,
+    /// End-to-end duration in seconds.
+    #[arg(long, default_value_t = 20)]
+    e2e_seconds: u64,
+    /// Failover runs.
+    #[arg(long, default_value_t = 10)]
+    failover_runs: usize,
+    /// Scale: topics × partitions.
+    #[arg(long, default_value_t = 100)]
+    scale_topics: usize,
+    /// Scale: partitions per topic.
+    #[arg(long, default_value_t = 100)]
+    scale_partitions: i32,
+    /// Scale: produce rate over all partitions (records/s) and seconds.
+    #[arg(long, default_value_t = 10_000)]
+    scale_rate: u64,
+    /// Scale: produce seconds.
+    #[arg(long, default_value_t = 10)]
+    scale_seconds: u64,
+    /// Start-up: GB of log to restart with.
+    #[arg(long, default_value_t = 10.0)]
+    startup_gb: f64,
+    /// Run the single-node comparison with Tansu and noida-db (installs them with
+    /// bench/peers.sh).
+    #[arg(long)]
+    peers: bool,
+    /// Rounds of the peer comparison (medians are reported).
+    #[arg(long, default_value_t = 3)]
+    peer_rounds: usize,
+    /// The peers script.
+    #[arg(long, default_value = "bench/peers.sh")]
+    peers_script: PathBuf,
+    /// Write every figure as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Draw the end-to-end latency distributions here (PNG).
+    #[arg(long)]
+    chart: Option<PathBuf>,
     /// A tiny single-node run that only checks the tool works.
     #[arg(long)]
     smoke: bool,
@@ -65,85 +119,12 @@ fn default_binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("strata"))
 }
 
-struct Measured {
-    outcome: Outcome,
-    broker_cpu_us: Option<u64>,
-    client_cpu_us: u64,
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
-fn measure(
-    cluster: Option<&LocalCluster>,
-    run: impl FnOnce() -> anyhow::Result<Outcome>,
-) -> anyhow::Result<Measured> {
-    let (broker_before, client_before) = (cluster.map(|c| c.cpu_micros()), self_cpu_micros());
-    let outcome = run()?;
-    Ok(Measured {
-        broker_cpu_us: cluster
-            .zip(broker_before)
-            .map(|(c, before)| c.cpu_micros().saturating_sub(before)),
-        client_cpu_us: self_cpu_micros().saturating_sub(client_before),
-        outcome,
-    })
-}
-
-fn print_table(rows: &[Measured]) {
-    println!(
-        "{:<28} {:>10} {:>12} {:>8} {:>9} {:>9} {:>9} {:>9} {:>12} {:>11}",
-        "workload",
-        "records",
-        "records/s",
-        "MB/s",
-        "p50 ms",
-        "p99 ms",
-        "p99.9 ms",
-        "max ms",
-        "broker µs/rec",
-        "client CPU"
-    );
-    for m in rows {
-        let o = &m.outcome;
-        let lat = |i: usize| {
-            o.latency_us
-                .map_or("-".to_string(), |l| format!("{:.2}", l[i] as f64 / 1000.0))
-        };
-        let per_record = m.broker_cpu_us.map_or("-".to_string(), |c| {
-            format!("{:.3}", c as f64 / o.records.max(1) as f64)
-        });
-        let client_share = m.client_cpu_us as f64 / o.elapsed.as_micros().max(1) as f64;
-        println!(
-            "{:<28} {:>10} {:>12.0} {:>8.1} {:>9} {:>9} {:>9} {:>9} {:>12} {:>10.2}c",
-            o.name,
-            o.records,
-            o.records_per_sec(),
-            o.bytes as f64 / o.elapsed.as_secs_f64().max(1e-9) / 1e6,
-            lat(0),
-            lat(1),
-            lat(2),
-            lat(3),
-            per_record,
-            client_share
-        );
-    }
-}
-
-fn to_json(rows: &[Measured]) -> serde_json::Value {
-    serde_json::Value::Array(
-        rows.iter()
-            .map(|m| {
-                let o = &m.outcome;
-                serde_json::json!({
-                    "workload": o.name,
-                    "records": o.records,
-                    "seconds": o.elapsed.as_secs_f64(),
-                    "records_per_sec": o.records_per_sec(),
-                    "mb_per_sec": o.bytes as f64 / o.elapsed.as_secs_f64().max(1e-9) / 1e6,
-                    "latency_us": o.latency_us.map(|l| serde_json::json!({"p50": l[0], "p99": l[1], "p999": l[2], "max": l[3]})),
-                    "broker_cpu_us_per_record": m.broker_cpu_us.map(|c| c as f64 / o.records.max(1) as f64),
-                    "client_cpu_cores": m.client_cpu_us as f64 / o.elapsed.as_micros().max(1) as f64,
-                })
-            })
-            .collect(),
-    )
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -152,66 +133,314 @@ fn main() -> anyhow::Result<()> {
         args.nodes = 1;
         args.records = args.records.min(2_000);
         args.partitions = 2;
+        args.e2e_rate = Some(1_000);
+        args.e2e_seconds = 3;
+        args.peers = false;
     }
-    let cluster = match &args.bootstrap_server {
+    let wanted = |w: &str| args.all || args.workloads.iter().any(|x| x == w);
+    for w in &args.workloads {
+        if !["throughput", "e2e", "failover", "scale", "startup"].contains(&w.as_str()) {
+            bail!("unknown workload {w} (throughput, e2e, failover, scale, startup)");
+        }
+    }
+    let binary = args.bin.clone().unwrap_or_else(default_binary);
+    let mut json = serde_json::Map::new();
+    let mut histograms = Vec::new();
+    let steps = ["throughput", "e2e", "failover", "scale", "startup"]
+        .iter()
+        .filter(|w| wanted(w))
+        .count()
+        + usize::from(args.peers);
+    let bar = ProgressBar::new(u64::try_from(steps).unwrap_or(0));
+    bar.set_style(
+        ProgressStyle::with_template("[{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+
+    let mut cluster = match &args.bootstrap_server {
         Some(_) => None,
         None => {
-            let bin = args.bin.clone().unwrap_or_else(default_binary);
-            Some(LocalCluster::start(&bin, args.nodes, &[]).context("starting the cluster")?)
+            Some(LocalCluster::start(&binary, args.nodes, &[]).context("starting the cluster")?)
         }
     };
     let bootstrap = match (&args.bootstrap_server, &cluster) {
         (Some(b), _) => b.clone(),
         (None, Some(c)) => c.bootstrap(),
-        (None, None) => unreachable!("a cluster is started when no bootstrap server is given"),
+        (None, None) => bail!("no cluster"),
     };
+    let pids = cluster.as_ref().map(LocalCluster::pids).unwrap_or_default();
     let replicated = args.nodes >= 3 || args.bootstrap_server.is_some();
-    let mut plan: Vec<(&str, &str, i32)> = vec![("acks=1, RF 1", "1", 1)];
-    if replicated && !args.smoke {
-        plan.insert(0, ("acks=all, RF 3", "all", 3));
-        plan.insert(1, ("acks=1, RF 3", "1", 3));
+    let mut rows: Vec<Measured> = Vec::new();
+    let mut acks_all_max = None;
+
+    if wanted("throughput") {
+        bar.set_message("throughput");
+        let mut plan: Vec<(&str, &str, i32)> = vec![("acks=1, RF 1", "1", 1)];
+        if replicated && !args.smoke {
+            plan.insert(0, ("acks=all, RF 3", "all", 3));
+            plan.insert(1, ("acks=1, RF 3", "1", 3));
+        }
+        if !args.only.is_empty() {
+            plan = plan
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| args.only.contains(&(i + 1)))
+                .map(|(_, p)| *p)
+                .collect();
+        }
+        for (i, (name, acks, rf)) in plan.iter().enumerate() {
+            let topic = format!("bench-{i}-{}", std::process::id());
+            let configs: &[(&str, &str)] = if *rf == 3 {
+                &[("min.insync.replicas", "2")]
+            } else {
+                &[]
+            };
+            create_topic(&bootstrap, &topic, args.partitions, *rf, configs)?;
+            let label = format!("produce {name}");
+            let m = measure(&pids, || {
+                produce(
+                    &bootstrap,
+                    &topic,
+                    args.partitions,
+                    args.records,
+                    args.size,
+                    acks,
+                    &label,
+                )
+            })?;
+            if *acks == "all" {
+                acks_all_max = Some(m.outcome.records_per_sec());
+            }
+            rows.push(m);
+            if i == plan.len() - 1 {
+                let label = format!("consume {name}, one consumer");
+                rows.push(measure(&pids, || {
+                    consume(&bootstrap, &topic, args.partitions, args.records, &label)
+                })?);
+                let members = if args.smoke { 1 } else { 3 };
+                let label = format!("consume {name}, group of {members}");
+                let mut joined = Duration::ZERO;
+                rows.push(measure(&pids, || {
+                    let (outcome, join) =
+                        consume_group(&bootstrap, &topic, members, args.records, &label)?;
+                    joined = join;
+                    Ok(outcome)
+                })?);
+                json.insert("group_join_ms".into(), ms(joined).into());
+            }
+        }
+        bar.inc(1);
     }
-    if !args.only.is_empty() {
-        let keep: Vec<_> = plan
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| args.only.contains(&(i + 1)))
-            .map(|(_, p)| *p)
-            .collect();
-        plan = keep;
-    }
-    let mut rows = Vec::new();
-    for (i, (name, acks, rf)) in plan.iter().enumerate() {
-        let topic = format!("bench-{i}-{}", std::process::id());
-        let configs: &[(&str, &str)] = if *rf == 3 {
-            &[("min.insync.replicas", "2")]
+
+    if wanted("e2e") {
+        let rate = args
+            .e2e_rate
+            .or(acks_all_max.map(|m| (m / 2.0) as u64))
+            .unwrap_or(peers::E2E_RATE);
+        bar.set_message(format!("end-to-end at {rate}/s"));
+        let (rf, acks, configs): (i32, &str, &[(&str, &str)]) = if replicated {
+            (3, "all", &[("min.insync.replicas", "2")])
         } else {
-            &[]
+            (1, "1", &[])
         };
-        create_topic(&bootstrap, &topic, args.partitions, *rf, configs)?;
-        let label = format!("produce {name}");
-        rows.push(measure(cluster.as_ref(), || {
-            produce(
+        let topic = format!("bench-e2e-{}", std::process::id());
+        create_topic(&bootstrap, &topic, args.partitions, rf, configs)?;
+        let label = format!("end-to-end acks={acks} RF {rf} at {rate}/s");
+        let mut histogram = None;
+        rows.push(measure(&pids, || {
+            let (outcome, h) = end_to_end(
                 &bootstrap,
                 &topic,
                 args.partitions,
-                args.records,
+                rate,
+                Duration::from_secs(args.e2e_seconds),
                 args.size,
                 acks,
                 &label,
-            )
+            )?;
+            histogram = Some(h);
+            Ok(outcome)
         })?);
-        if i == plan.len() - 1 {
-            let label = format!("consume {name}");
-            rows.push(measure(cluster.as_ref(), || {
-                consume(&bootstrap, &topic, args.partitions, args.records, &label)
-            })?);
+        if let Some(h) = histogram {
+            histograms.push((format!("strata, {label}"), h));
         }
+        bar.inc(1);
     }
-    print_table(&rows);
+    json.insert("workloads".into(), report::rows_json(&rows));
+
+    if wanted("failover") {
+        bar.set_message("failover");
+        let Some(c) = cluster.as_mut().filter(|c| c.nodes.len() >= 3) else {
+            bail!("failover needs a cluster of three nodes started by the tool");
+        };
+        let f = failover::run(c, args.failover_runs)?;
+        let mut sorted = f.runs.clone();
+        sorted.sort();
+        let (min, median, max) = (
+            sorted.first().copied().unwrap_or_default(),
+            sorted.get(sorted.len() / 2).copied().unwrap_or_default(),
+            sorted.last().copied().unwrap_or_default(),
+        );
+        println!(
+            "failover (kill -9 of the leader → first acknowledged acks=all produce), {} runs: min {:.0} ms, median {:.0} ms, max {:.0} ms; background load {} acknowledged, {} failed",
+            sorted.len(), ms(min), ms(median), ms(max), f.background_acked, f.background_failed
+        );
+        json.insert(
+            "failover".into(),
+            serde_json::json!({
+                "runs_ms": f.runs.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+                "min_ms": ms(min), "median_ms": ms(median), "max_ms": ms(max),
+                "background_acked": f.background_acked, "background_failed": f.background_failed,
+            }),
+        );
+        bar.inc(1);
+    }
+
+    if wanted("scale") {
+        bar.set_message("scale");
+        let Some(c) = cluster.as_ref() else {
+            bail!("scale needs a cluster started by the tool (it reads RSS)");
+        };
+        let s = scale::run(
+            c,
+            args.scale_topics,
+            args.scale_partitions,
+            args.scale_rate,
+            Duration::from_secs(args.scale_seconds),
+        )?;
+        let rss = |v: &[u64]| {
+            v.iter()
+                .map(|b| format!("{:.0}", mib(*b)))
+                .collect::<Vec<_>>()
+                .join(" / ")
+        };
+        println!(
+            "scale: {} partitions (RF 3) created and led in {:.1} s; RSS per node {} MiB; Metadata (all topics) p50 {:.1} ms, max {:.1} ms; after the produce RSS {} MiB",
+            s.partitions,
+            s.create.as_secs_f64(),
+            rss(&s.rss_after_create),
+            ms(s.metadata_latency.0),
+            ms(s.metadata_latency.1),
+            rss(&s.rss_after_produce)
+        );
+        let produce_row = measure(&[], || Ok(s.produce.clone()))?;
+        print_header();
+        print_rows(std::slice::from_ref(&produce_row));
+        json.insert(
+            "scale".into(),
+            serde_json::json!({
+                "partitions": s.partitions,
+                "create_seconds": s.create.as_secs_f64(),
+                "rss_mib_after_create": s.rss_after_create.iter().map(|b| mib(*b)).collect::<Vec<_>>(),
+                "metadata_p50_ms": ms(s.metadata_latency.0),
+                "metadata_max_ms": ms(s.metadata_latency.1),
+                "produce": report::rows_json(std::slice::from_ref(&produce_row)),
+                "rss_mib_after_produce": s.rss_after_produce.iter().map(|b| mib(*b)).collect::<Vec<_>>(),
+            }),
+        );
+        bar.inc(1);
+    }
+    if let Some(c) = &cluster {
+        json.insert(
+            "rss_mib_at_end".into(),
+            c.pids()
+                .iter()
+                .map(|p| mib(rss_bytes(*p)))
+                .collect::<Vec<_>>()
+                .into(),
+        );
+    }
+    drop(cluster);
+
+    if wanted("startup") {
+        bar.set_message(format!("start-up with {} GB", args.startup_gb));
+        let s = startup::run(&binary, args.startup_gb)?;
+        println!(
+            "start-up with {:.1} GB of log: after SIGTERM ready {:.2} s, serving {:.2} s; after kill -9 ready {:.2} s, serving {:.2} s",
+            s.log_bytes as f64 / 1e9,
+            s.clean.0.as_secs_f64(),
+            s.clean.1.as_secs_f64(),
+            s.killed.0.as_secs_f64(),
+            s.killed.1.as_secs_f64()
+        );
+        json.insert(
+            "startup".into(),
+            serde_json::json!({
+                "log_bytes": s.log_bytes,
+                "clean_ready_s": s.clean.0.as_secs_f64(), "clean_serving_s": s.clean.1.as_secs_f64(),
+                "killed_ready_s": s.killed.0.as_secs_f64(), "killed_serving_s": s.killed.1.as_secs_f64(),
+            }),
+        );
+        bar.inc(1);
+    }
+
+    let mut peer_rows = Vec::new();
+    if args.peers {
+        peers::install(&args.peers_script)?;
+        let all = [peers::Peer::Strata, peers::Peer::Tansu, peers::Peer::Noida];
+        let mut rounds: Vec<Vec<Vec<Measured>>> = vec![Vec::new(); all.len()];
+        let mut peer_histograms: Vec<Vec<hdrhistogram::Histogram<u64>>> =
+            vec![Vec::new(); all.len()];
+        for round in 0..args.peer_rounds {
+            for (i, peer) in all.iter().enumerate() {
+                bar.set_message(format!(
+                    "peers: round {} of {}, {}",
+                    round + 1,
+                    args.peer_rounds,
+                    peer.name()
+                ));
+                let (rows, h) = peers::round(*peer, &binary, &args.peers_script, args.records)?;
+                rounds[i].push(rows);
+                peer_histograms[i].push(h);
+            }
+        }
+        for (i, peer) in all.iter().enumerate() {
+            peer_rows.extend(peers::medians(&rounds[i]));
+            // The chart shows each broker's median-p99 end-to-end run.
+            let mut hs = std::mem::take(&mut peer_histograms[i]);
+            hs.sort_by_key(|h| h.value_at_quantile(0.99));
+            if let Some(h) = hs.get(hs.len() / 2) {
+                histograms.push((
+                    format!(
+                        "{}, single node, end-to-end at {}/s",
+                        peer.name(),
+                        peers::E2E_RATE
+                    ),
+                    h.clone(),
+                ));
+            }
+        }
+        json.insert("peers_median".into(), report::rows_json(&peer_rows));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+
+    if !rows.is_empty() {
+        print_header();
+        print_rows(&rows);
+    }
+    if !peer_rows.is_empty() {
+        println!(
+            "\nside by side, one node each, median of {} rounds:",
+            args.peer_rounds
+        );
+        print_header();
+        print_rows(&peer_rows);
+    }
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&to_json(&rows))?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(
+            path,
+            serde_json::to_string_pretty(&serde_json::Value::Object(json))?,
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &args.chart {
+        report::latency_chart(
+            path,
+            "Strata end-to-end latency (produce → consume)",
+            &histograms,
+        )?;
     }
     Ok(())
 }

@@ -63,10 +63,8 @@ pub fn create_topic(
     for (k, v) in configs {
         new = new.set(k, v);
     }
-    let runtime = tokio_runtime()?;
-    let results = runtime
-        .block_on(admin.create_topics([&new], &AdminOptions::new()))
-        .context("CreateTopics")?;
+    let results =
+        block_on(admin.create_topics([&new], &AdminOptions::new())).context("CreateTopics")?;
     for r in results {
         if let Err((name, code)) = r {
             bail!("creating {name}: {code}");
@@ -76,44 +74,23 @@ pub fn create_topic(
     Ok(())
 }
 
-fn tokio_runtime() -> anyhow::Result<rdkafka_runtime::Runtime> {
-    rdkafka_runtime::Runtime::new()
-}
-
-/// A tiny blocking executor for rdkafka's admin futures (no tokio dependency needed).
-mod rdkafka_runtime {
-    use std::future::Future;
-    use std::pin::pin;
-    use std::sync::Arc;
+/// Runs an rdkafka admin future to completion on this thread (a tiny executor: no async
+/// runtime is needed for a handful of admin calls).
+pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     use std::task::{Context, Poll, Wake, Waker};
-    use std::thread::Thread;
-
-    struct ThreadWaker(Thread);
-
+    struct ThreadWaker(std::thread::Thread);
     impl Wake for ThreadWaker {
         fn wake(self: Arc<Self>) {
             self.0.unpark();
         }
     }
-
-    /// Blocks the calling thread on futures.
-    pub struct Runtime;
-
-    impl Runtime {
-        pub fn new() -> anyhow::Result<Runtime> {
-            Ok(Runtime)
-        }
-
-        pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
-            let mut fut = pin!(fut);
-            let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
-            let mut cx = Context::from_waker(&waker);
-            loop {
-                match fut.as_mut().poll(&mut cx) {
-                    Poll::Ready(v) => return v,
-                    Poll::Pending => std::thread::park(),
-                }
-            }
+    let mut fut = std::pin::pin!(fut);
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::park(),
         }
     }
 }
@@ -280,5 +257,310 @@ pub fn consume(
         bytes,
         elapsed: started.elapsed(),
         latency_us: None,
+    })
+}
+
+/// Consumes `records` records of `topic` with `members` consumers in one group (the classic
+/// protocol), each on its own thread. The rate counts from the first record to the last, so
+/// the group's join (and `group.initial.rebalance.delay.ms`) is reported apart, as `joined`.
+pub fn consume_group(
+    bootstrap: &str,
+    topic: &str,
+    members: usize,
+    records: u64,
+    name: &str,
+) -> anyhow::Result<(Outcome, Duration)> {
+    use rdkafka::message::Message;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let group = format!("strata-bench-group-{}", std::process::id());
+    let count = Arc::new(AtomicU64::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let first = Arc::new(Mutex::new(None::<Instant>));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(300);
+    let mut threads = Vec::new();
+    for _ in 0..members.max(1) {
+        let consumer: BaseConsumer<StderrLog> = client_config(bootstrap)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("fetch.wait.max.ms", "100")
+            .set("fetch.queue.backoff.ms", "5")
+            .set("queued.min.messages", "200000")
+            .create_with_context(StderrLog)
+            .context("group consumer")?;
+        consumer.subscribe(&[topic])?;
+        let (count, bytes, first) = (count.clone(), bytes.clone(), first.clone());
+        threads.push(std::thread::spawn(move || {
+            while count.load(Ordering::Relaxed) < records && Instant::now() < deadline {
+                if let Some(Ok(m)) = consumer.poll(Duration::from_millis(50)) {
+                    if let Ok(mut f) = first.lock() {
+                        f.get_or_insert_with(Instant::now);
+                    }
+                    count.fetch_add(1, Ordering::Relaxed);
+                    bytes.fetch_add(m.payload().map_or(0, |p| p.len() as u64), Ordering::Relaxed);
+                }
+            }
+            Instant::now()
+        }));
+    }
+    let mut last = started;
+    for t in threads {
+        let done = t.join().map_err(|_| anyhow!("a group consumer panicked"))?;
+        last = last.max(done);
+    }
+    let consumed = count.load(Ordering::Relaxed);
+    if consumed < records {
+        bail!("the group consumed {consumed} of {records} records in 300 s");
+    }
+    let first = first
+        .lock()
+        .ok()
+        .and_then(|f| *f)
+        .ok_or_else(|| anyhow!("no record consumed"))?;
+    Ok((
+        Outcome {
+            name: name.to_string(),
+            records: consumed,
+            bytes: bytes.load(Ordering::Relaxed),
+            elapsed: last.saturating_duration_since(first),
+            latency_us: None,
+        },
+        first.saturating_duration_since(started),
+    ))
+}
+
+/// End-to-end latency: produces `rate` records/s for `duration` to `topic` (each value
+/// carries its send time) while one consumer reads them; records the time from send to
+/// receipt. The first second is a warm-up and not counted. Returns the outcome and the
+/// histogram (for the chart).
+#[allow(clippy::too_many_arguments)]
+pub fn end_to_end(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    rate: u64,
+    duration: Duration,
+    size: usize,
+    acks: &str,
+    name: &str,
+) -> anyhow::Result<(Outcome, Histogram<u64>)> {
+    use rdkafka::message::Message;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let epoch = Instant::now();
+    let size = size.max(16);
+    let consumer: BaseConsumer<StderrLog> = client_config(bootstrap)
+        .set("group.id", "strata-bench-e2e")
+        .set("enable.auto.commit", "false")
+        // Long polls: the broker must answer as soon as data arrives, not after the wait.
+        .set("fetch.wait.max.ms", "500")
+        .set("fetch.min.bytes", "1")
+        .create_with_context(StderrLog)
+        .context("consumer")?;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition_offset(topic, p, Offset::End)?;
+    }
+    consumer.assign(&tpl)?;
+    let warmup_ns = 1_000_000_000u64;
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let stop = stop.clone();
+        std::thread::spawn(move || -> anyhow::Result<(Histogram<u64>, u64)> {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            let mut seen = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(Ok(m)) = consumer.poll(Duration::from_millis(20)) {
+                    let now = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    let Some(sent) = m
+                        .payload()
+                        .and_then(|p| p.get(..8))
+                        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                        .map(u64::from_be_bytes)
+                    else {
+                        continue;
+                    };
+                    seen += 1;
+                    if sent >= warmup_ns {
+                        let _ = h.record((now.saturating_sub(sent) / 1000).max(1));
+                    }
+                }
+            }
+            Ok((h, seen))
+        })
+    };
+    // Let the consumer find its partitions' ends before the first record is sent.
+    std::thread::sleep(Duration::from_millis(1500));
+    let producer: ThreadedProducer<Latencies> = client_config(bootstrap)
+        .set("acks", acks)
+        .set("linger.ms", "0")
+        .set(
+            "enable.idempotence",
+            if acks == "all" { "true" } else { "false" },
+        )
+        .create_with_context(Latencies(Arc::new(LatencyState {
+            histogram: Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3)?),
+            failed: Mutex::new(0),
+        })))
+        .context("producer")?;
+    let mut value = vec![b'x'; size];
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let partitions_u = u64::try_from(partitions.max(1)).unwrap_or(1);
+    while started.elapsed() < duration {
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        while sent < due {
+            let stamp = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            value[..8].copy_from_slice(&stamp.to_be_bytes());
+            let partition = i32::try_from(sent % partitions_u).unwrap_or(0);
+            let mut record = BaseRecord::with_opaque_to(topic, Box::new(Instant::now()))
+                .payload(&value[..])
+                .partition(partition);
+            loop {
+                match producer.send::<(), [u8]>(record) {
+                    Ok(()) => break,
+                    Err((_, back)) => {
+                        record = back;
+                        std::thread::sleep(Duration::from_micros(100));
+                    }
+                }
+            }
+            sent += 1;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .map_err(|e| anyhow!("flush: {e}"))?;
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, Ordering::Relaxed);
+    let (h, seen) = reader
+        .join()
+        .map_err(|_| anyhow!("the end-to-end consumer panicked"))??;
+    if seen < sent {
+        bail!("end-to-end: {sent} records sent but only {seen} received");
+    }
+    Ok((
+        Outcome {
+            name: name.to_string(),
+            records: sent,
+            bytes: sent * size as u64,
+            elapsed: duration,
+            latency_us: Some([
+                h.value_at_quantile(0.5),
+                h.value_at_quantile(0.99),
+                h.value_at_quantile(0.999),
+                h.max(),
+            ]),
+        },
+        h,
+    ))
+}
+
+/// A producer context counting acknowledged and failed deliveries.
+#[derive(Clone, Default)]
+pub struct Counted(pub Arc<DeliveryCounts>);
+
+/// The counts behind [`Counted`].
+#[derive(Default)]
+pub struct DeliveryCounts {
+    /// Acknowledged records.
+    pub acked: std::sync::atomic::AtomicU64,
+    /// Records whose delivery failed for good.
+    pub failed: std::sync::atomic::AtomicU64,
+}
+
+impl ClientContext for Counted {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        StderrLog.log(level, fac, message);
+    }
+}
+
+impl ProducerContext for Counted {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        use std::sync::atomic::Ordering;
+        match result {
+            Ok(_) => self.0.acked.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.0.failed.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+}
+
+/// Produces `rate` records/s of `size` bytes for `duration`, round-robin over every partition
+/// of `topics` (each with `partitions`), and reports acknowledged records and latencies.
+pub fn produce_at_rate(
+    bootstrap: &str,
+    topics: &[String],
+    partitions: i32,
+    rate: u64,
+    duration: Duration,
+    size: usize,
+    name: &str,
+) -> anyhow::Result<Outcome> {
+    let latencies = Latencies(Arc::new(LatencyState {
+        histogram: Mutex::new(Histogram::new_with_bounds(1, 60_000_000, 3)?),
+        failed: Mutex::new(0),
+    }));
+    let producer: ThreadedProducer<Latencies> = client_config(bootstrap)
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "60000")
+        .create_with_context(latencies.clone())
+        .context("producer")?;
+    let value = vec![b'x'; size];
+    let targets: Vec<(&str, i32)> = topics
+        .iter()
+        .flat_map(|t| (0..partitions).map(move |p| (t.as_str(), p)))
+        .collect();
+    if targets.is_empty() {
+        bail!("no partitions to produce to");
+    }
+    let started = Instant::now();
+    let mut sent = 0u64;
+    while started.elapsed() < duration {
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        while sent < due {
+            let (topic, partition) = targets[usize::try_from(sent).unwrap_or(0) % targets.len()];
+            let mut record = BaseRecord::with_opaque_to(topic, Box::new(Instant::now()))
+                .payload(&value[..])
+                .partition(partition);
+            loop {
+                match producer.send::<(), [u8]>(record) {
+                    Ok(()) => break,
+                    Err((_, back)) => {
+                        record = back;
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                }
+            }
+            sent += 1;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    producer
+        .flush(Duration::from_secs(60))
+        .map_err(|e| anyhow!("flush: {e}"))?;
+    let failed = latencies.0.failed.lock().map(|f| *f).unwrap_or(0);
+    if failed > 0 {
+        bail!("{failed} of {sent} records failed");
+    }
+    let h = latencies
+        .0
+        .histogram
+        .lock()
+        .map_err(|_| anyhow!("latency histogram poisoned"))?;
+    Ok(Outcome {
+        name: name.to_string(),
+        records: sent,
+        bytes: sent * size as u64,
+        elapsed: started.elapsed(),
+        latency_us: Some([
+            h.value_at_quantile(0.5),
+            h.value_at_quantile(0.99),
+            h.value_at_quantile(0.999),
+            h.max(),
+        ]),
     })
 }

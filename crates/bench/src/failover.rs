@@ -1,0 +1,165 @@
+//! Workload 5, failover: kill -9 of a partition's leader while a background acks=all load
+//! runs, then the time until a produce to that partition is acknowledged again. The killed
+//! node is restarted and the ISR must be full again before the next run.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use crate::cluster::LocalCluster;
+use crate::workloads::{client_config, create_topic, Counted, StderrLog};
+
+/// How long one run may wait for the first acknowledged produce.
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a restarted node may take to be back in the ISR.
+const REJOIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Records per second of the background load.
+const BACKGROUND_RATE: u64 = 20_000;
+
+/// The failover figures.
+pub struct Failover {
+    /// kill -9 → first acknowledged produce, one per run.
+    pub runs: Vec<Duration>,
+    /// Background records acknowledged / failed over all runs.
+    pub background_acked: u64,
+    /// Background records whose delivery failed (after librdkafka's retries).
+    pub background_failed: u64,
+}
+
+/// The leader and ISR of partition 0 of `topic`.
+fn leader_and_isr(consumer: &BaseConsumer<StderrLog>, topic: &str) -> Option<(i32, usize)> {
+    let md = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(2))
+        .ok()?;
+    let t = md.topics().iter().find(|t| t.name() == topic)?;
+    let p = t.partitions().iter().find(|p| p.id() == 0)?;
+    (p.error().is_none() && p.leader() >= 0).then(|| (p.leader(), p.isr().len()))
+}
+
+/// Runs `runs` failovers on `cluster` (which must have 3 nodes).
+pub fn run(cluster: &mut LocalCluster, runs: usize) -> anyhow::Result<Failover> {
+    let bootstrap = cluster.bootstrap();
+    let topic = format!("bench-failover-{}", std::process::id());
+    let load_topic = format!("bench-failover-load-{}", std::process::id());
+    create_topic(&bootstrap, &topic, 1, 3, &[("min.insync.replicas", "2")])?;
+    create_topic(
+        &bootstrap,
+        &load_topic,
+        6,
+        3,
+        &[("min.insync.replicas", "2")],
+    )?;
+    let meta: BaseConsumer<StderrLog> = client_config(&bootstrap)
+        .create_with_context(StderrLog)
+        .context("metadata client")?;
+
+    // The background load: an idempotent acks=all producer at a fixed rate.
+    let stop = Arc::new(AtomicBool::new(false));
+    let background = Counted::default();
+    let load = {
+        let stop = stop.clone();
+        let producer: BaseProducer<Counted> = client_config(&bootstrap)
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "60000")
+            .create_with_context(background.clone())
+            .context("background producer")?;
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut sent = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let due = (started.elapsed().as_secs_f64() * BACKGROUND_RATE as f64) as u64;
+                while sent < due {
+                    let record = BaseRecord::<(), [u8]>::to(&load_topic).payload(&[b'x'; 100]);
+                    if producer.send(record).is_err() {
+                        break;
+                    }
+                    sent += 1;
+                }
+                producer.poll(Duration::from_millis(1));
+            }
+            let _ = producer.flush(Duration::from_secs(60));
+        })
+    };
+
+    let mut times = Vec::new();
+    let outcome = (|| -> anyhow::Result<()> {
+        for run in 0..runs {
+            let deadline = Instant::now() + REJOIN_TIMEOUT;
+            let leader = loop {
+                match leader_and_isr(&meta, &topic) {
+                    Some((leader, 3)) => break leader,
+                    _ if Instant::now() > deadline => bail!("run {run}: the ISR is not full"),
+                    _ => std::thread::sleep(Duration::from_millis(100)),
+                }
+            };
+            let index = cluster
+                .nodes
+                .iter()
+                .position(|n| n.id == leader)
+                .ok_or_else(|| anyhow!("leader {leader} is not one of our nodes"))?;
+            // A fresh producer per run, connected before the kill (as a running client is).
+            let counts = Counted::default();
+            let producer: BaseProducer<Counted> = client_config(&bootstrap)
+                .set("acks", "all")
+                .set("linger.ms", "0")
+                .set("retry.backoff.ms", "10")
+                .set("retry.backoff.max.ms", "50")
+                .set("message.timeout.ms", "30000")
+                .create_with_context(counts.clone())
+                .context("failover producer")?;
+            producer
+                .send(
+                    BaseRecord::<(), [u8]>::to(&topic)
+                        .payload(b"warm")
+                        .partition(0),
+                )
+                .map_err(|(e, _)| anyhow!("warm-up produce: {e}"))?;
+            producer
+                .flush(Duration::from_secs(10))
+                .map_err(|e| anyhow!("warm-up produce: {e}"))?;
+            let killed = Instant::now();
+            cluster.kill(index)?;
+            loop {
+                producer
+                    .send(
+                        BaseRecord::<(), [u8]>::to(&topic)
+                            .payload(b"probe")
+                            .partition(0),
+                    )
+                    .map_err(|(e, _)| anyhow!("probe produce: {e}"))?;
+                let _ = producer.flush(Duration::from_secs(10));
+                if counts.0.acked.load(Ordering::Relaxed) >= 2 {
+                    break;
+                }
+                if killed.elapsed() > RUN_TIMEOUT {
+                    bail!("run {run}: no produce acknowledged within {RUN_TIMEOUT:?}");
+                }
+            }
+            let took = killed.elapsed();
+            println!(
+                "  failover run {:>2}: killed leader {leader}, produce acknowledged after {:.0} ms",
+                run + 1,
+                took.as_secs_f64() * 1000.0
+            );
+            times.push(took);
+            cluster.restart(index)?;
+            cluster.wait_ready(index)?;
+        }
+        Ok(())
+    })();
+    stop.store(true, Ordering::Relaxed);
+    load.join()
+        .map_err(|_| anyhow!("the background producer panicked"))?;
+    outcome?;
+    Ok(Failover {
+        runs: times,
+        background_acked: background.0.acked.load(Ordering::Relaxed),
+        background_failed: background.0.failed.load(Ordering::Relaxed),
+    })
+}
