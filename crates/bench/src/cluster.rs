@@ -43,7 +43,12 @@ fn free_port() -> anyhow::Result<u16> {
 impl LocalCluster {
     /// Starts `n` nodes of `binary` and waits until each is ready.
     pub fn start(binary: &Path, n: usize, extra: &[String]) -> anyhow::Result<LocalCluster> {
-        let root = tempfile::tempdir().context("creating a temporary data dir")?;
+        let mut root = tempfile::tempdir().context("creating a temporary data dir")?;
+        if std::env::var_os("STRATA_BENCH_KEEP_DATA").is_some() {
+            // For looking into a run afterwards: the nodes' logs and data stay.
+            eprintln!("strata-bench: cluster data in {}", root.path().display());
+            root.disable_cleanup(true);
+        }
         let client: Vec<u16> = (0..n).map(|_| free_port()).collect::<Result<_, _>>()?;
         let controller: Vec<u16> = (0..n).map(|_| free_port()).collect::<Result<_, _>>()?;
         let voters = controller

@@ -83,10 +83,10 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     scale_partitions: i32,
     /// Scale: produce rate over all partitions (records/s) and seconds.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 500)]
     scale_rate: u64,
     /// Scale: produce seconds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 20)]
     scale_seconds: u64,
     /// Start-up: GB of log to restart with.
     #[arg(long, default_value_t = 10.0)]
@@ -299,11 +299,9 @@ fn main() -> anyhow::Result<()> {
 
     if wanted("scale") {
         bar.set_message("scale");
-        let Some(c) = cluster.as_ref() else {
-            bail!("scale needs a cluster started by the tool (it reads RSS)");
-        };
         let s = scale::run(
-            c,
+            &bootstrap,
+            &pids,
             args.scale_topics,
             args.scale_partitions,
             args.scale_rate,

@@ -10,7 +10,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
-use crate::cluster::{rss_bytes, LocalCluster};
+use crate::cluster::rss_bytes;
 use crate::workloads::{block_on, client_config, produce_at_rate, Outcome, StderrLog};
 
 /// Topics created per CreateTopics request.
@@ -36,13 +36,14 @@ pub struct Scale {
 
 /// Runs the scale workload with `topics` × `partitions_per_topic`.
 pub fn run(
-    cluster: &LocalCluster,
+    bootstrap: &str,
+    pids: &[u32],
     topics: usize,
     partitions_per_topic: i32,
     rate: u64,
     duration: Duration,
 ) -> anyhow::Result<Scale> {
-    let bootstrap = cluster.bootstrap();
+    let bootstrap = bootstrap.to_string();
     let names: Vec<String> = (0..topics)
         .map(|i| format!("bench-scale-{}-{i}", std::process::id()))
         .collect();
@@ -85,7 +86,7 @@ pub fn run(
         std::thread::sleep(Duration::from_millis(100));
     }
     let create = started.elapsed();
-    let rss_after_create = cluster.pids().iter().map(|&p| rss_bytes(p)).collect();
+    let rss_after_create = pids.iter().map(|&p| rss_bytes(p)).collect();
     let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     for _ in 0..METADATA_SAMPLES {
         let t = Instant::now();
@@ -110,7 +111,7 @@ pub fn run(
         100,
         &format!("produce acks=all over {want} partitions"),
     )?;
-    let rss_after_produce = cluster.pids().iter().map(|&p| rss_bytes(p)).collect();
+    let rss_after_produce = pids.iter().map(|&p| rss_bytes(p)).collect();
     Ok(Scale {
         partitions: want,
         create,

@@ -73,7 +73,7 @@ pub struct Broker {
     pub(crate) config: BrokerConfig,
     logs: LogManager,
     pub(crate) controller: Controller,
-    partitions: RwLock<HashMap<TopicPartition, Arc<Partition>>>,
+    partitions: RwLock<crate::partition::PartitionMap>,
     /// Bumped on every append, high-watermark move and leadership or ISR change: long-polling
     /// fetches (consumers and followers) and acks=all produces waiting for replication wait
     /// for it to change, then re-check what they wait for.
@@ -96,7 +96,7 @@ impl Broker {
             config,
             logs,
             controller,
-            partitions: RwLock::new(HashMap::new()),
+            partitions: RwLock::new(crate::partition::PartitionMap::default()),
             appended,
             leadership,
             producer_ids: tokio::sync::Mutex::new(0..0),
@@ -199,11 +199,11 @@ impl Broker {
                     isr: record.isr.clone(),
                     partition_epoch: record.partition_epoch,
                 };
-                let existing = read(&self.partitions).get(&key).cloned();
+                let existing = read(&self.partitions).get(&key.0, key.1).cloned();
                 match existing {
                     Some(partition) if partition.topic_id == topic.topic_id => {
                         let previous = partition.state();
-                        if previous != state {
+                        if *previous != state {
                             let mut log = partition.log();
                             let leadership_changed = previous.leader != state.leader
                                 || previous.leader_epoch != state.leader_epoch;
@@ -238,7 +238,7 @@ impl Broker {
                             // Same name, different topic id: the topic was deleted and
                             // re-created. The old log must never serve the new topic.
                             tracing::info!(topic = %topic.name, partition = index, old_id = %old.topic_id, new_id = %topic.topic_id, "topic re-created: dropping the old log");
-                            write(&self.partitions).remove(&key);
+                            write(&self.partitions).remove(&key.0, key.1);
                             if let Err(error) = self.logs.remove(&topic.name, *index) {
                                 tracing::error!(topic = %topic.name, partition = index, %error, "cannot delete the old log");
                                 continue;
@@ -275,7 +275,7 @@ impl Broker {
                                         &partition, node,
                                     );
                                 }
-                                write(&self.partitions).insert(key, partition);
+                                write(&self.partitions).insert(&key.0, key.1, partition);
                                 changed = true;
                             }
                             Err(error) => {
@@ -287,9 +287,9 @@ impl Broker {
             }
         }
         let stale: Vec<TopicPartition> = read(&self.partitions)
-            .keys()
-            .filter(|key| !wanted.contains_key(*key))
-            .cloned()
+            .values()
+            .map(|p| (p.topic.clone(), p.index))
+            .filter(|key| !wanted.contains_key(key))
             .collect();
         if changed {
             self.notify_change();
@@ -297,7 +297,7 @@ impl Broker {
                 .send_modify(|generation| *generation = generation.wrapping_add(1));
         }
         for key in stale {
-            write(&self.partitions).remove(&key);
+            write(&self.partitions).remove(&key.0, key.1);
             if let Err(error) = self.logs.remove(&key.0, key.1) {
                 tracing::error!(topic = %key.0, partition = key.1, %error, "cannot delete partition log");
             } else {
@@ -337,9 +337,7 @@ impl Broker {
         topic: &str,
         partition: i32,
     ) -> Result<Arc<Partition>, BrokerError> {
-        let found = read(&self.partitions)
-            .get(&(topic.to_string(), partition))
-            .cloned();
+        let found = read(&self.partitions).get(topic, partition).cloned();
         let Some(found) = found else {
             let image = self.image();
             let known = image
@@ -403,9 +401,7 @@ impl Broker {
 
     /// The partition if this node hosts it (leader or follower).
     pub fn partition(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
-        read(&self.partitions)
-            .get(&(topic.to_string(), partition))
-            .cloned()
+        read(&self.partitions).get(topic, partition).cloned()
     }
 
     /// Produce with the wait acks call for: acks=all answers once the write is committed
@@ -454,6 +450,23 @@ impl Broker {
         records: Bytes,
         acks: i16,
     ) -> Result<(AppendInfo, i32), BrokerError> {
+        let appended = self.append_without_wake(topic, partition, records, acks)?;
+        if !appended.0.duplicate {
+            self.notify_change();
+        }
+        Ok(appended)
+    }
+
+    /// [`Broker::produce_at_epoch`] without waking the fetches waiting for data: a produce
+    /// request appends all its partitions, then wakes them once with [`Broker::wake_fetches`],
+    /// so followers fetch the whole request in one round instead of one round per partition.
+    pub fn append_without_wake(
+        &self,
+        topic: &str,
+        partition: i32,
+        records: Bytes,
+        acks: i16,
+    ) -> Result<(AppendInfo, i32), BrokerError> {
         if !matches!(acks, -1..=1) {
             return Err(BrokerError::InvalidRequiredAcks(acks));
         }
@@ -479,13 +492,17 @@ impl Broker {
                 "appended offsets are below the LEO"
             );
             drop(log);
+            partition.touch();
             crate::replication::maybe_advance_high_watermark(&partition, self.config.node_id);
             info
         };
-        if !info.duplicate {
-            self.notify_change();
-        }
         Ok((info, state.leader_epoch))
+    }
+
+    /// Wakes long-polling fetches (consumers, followers) and acks=all waiters after appends
+    /// made with [`Broker::append_without_wake`].
+    pub fn wake_fetches(&self) {
+        self.notify_change();
     }
 
     /// Notifications of leadership and ISR changes of hosted partitions.
@@ -695,6 +712,7 @@ impl Broker {
             });
         }
         let log_start_offset = partition.log().delete_records_before(target)?;
+        partition.touch();
         Ok(log_start_offset)
     }
 
@@ -740,6 +758,7 @@ impl Broker {
             match log.apply_retention(now) {
                 Ok(0) => {}
                 Ok(deleted) => {
+                    partition.touch();
                     tracing::info!(topic = %partition.topic, partition = partition.index, deleted, log_start_offset = log.log_start_offset(), "retention deleted segments");
                 }
                 Err(error) => {

@@ -3,7 +3,7 @@
 //! changes).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use strata_storage::PartitionLog;
@@ -37,6 +37,9 @@ pub struct FollowerProgress {
     pub last_fetch_leader_leo: i64,
     /// Time of the previous fetch.
     pub last_fetch_ms: i64,
+    /// The partition's change count when this follower's last fetch was served: equal now,
+    /// with the follower still at that log end, means the fetch has nothing to do.
+    pub seen_changes: u64,
 }
 
 /// An ISR change sent to the controller and not yet seen in the metadata image.
@@ -69,9 +72,12 @@ pub struct Partition {
     /// Topic id.
     pub topic_id: Uuid,
     log: Arc<Mutex<PartitionLog>>,
-    state: Mutex<PartitionState>,
+    state: Mutex<Arc<PartitionState>>,
     /// Offset up to which records are committed and visible to consumers.
     high_watermark: AtomicI64,
+    /// Bumped on every append, truncation, high-watermark move and state change: a long-poll
+    /// over thousands of partitions re-reads only those whose count moved.
+    changes: AtomicU64,
     progress: Mutex<LeaderProgress>,
 }
 
@@ -98,7 +104,8 @@ impl Partition {
             index,
             topic_id,
             log,
-            state: Mutex::new(state),
+            state: Mutex::new(Arc::new(state)),
+            changes: AtomicU64::new(0),
             // A single replica has committed everything it holds. A replica of several starts
             // from the high watermark it checkpointed (`replication-offset-checkpoint`, clamped
             // to what recovery kept), else from its log start, and learns the rest from its
@@ -124,8 +131,8 @@ impl Partition {
     }
 
     /// The current leadership state.
-    pub fn state(&self) -> PartitionState {
-        lock(&self.state).clone()
+    pub fn state(&self) -> Arc<PartitionState> {
+        Arc::clone(&lock(&self.state))
     }
 
     /// Replaces the leadership state with what the newest metadata image says.
@@ -135,7 +142,19 @@ impl Partition {
             state.leader_epoch >= current.leader_epoch,
             "leader epochs only grow"
         );
-        *current = state;
+        *current = Arc::new(state);
+        drop(current);
+        self.touch();
+    }
+
+    /// The change count (see the field): equal counts mean nothing a fetch sees has changed.
+    pub fn changes(&self) -> u64 {
+        self.changes.load(Ordering::Acquire)
+    }
+
+    /// Records a change of the log or of what fetches see.
+    pub fn touch(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The high watermark.
@@ -146,6 +165,9 @@ impl Partition {
     /// Moves the high watermark up to `offset` (never down). Returns whether it moved.
     pub fn update_high_watermark(&self, offset: i64) -> bool {
         let previous = self.high_watermark.fetch_max(offset, Ordering::AcqRel);
+        if previous < offset {
+            self.touch();
+        }
         previous < offset
     }
 
@@ -153,6 +175,7 @@ impl Partition {
     pub fn clamp_high_watermark(&self, log_end_offset: i64) {
         self.high_watermark
             .fetch_min(log_end_offset, Ordering::AcqRel);
+        self.touch();
     }
 }
 
@@ -163,4 +186,41 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The hosted partitions by topic, then index: looked up by `&str` without building a key
+/// (a replica fetch looks up thousands per request).
+#[derive(Default)]
+pub(crate) struct PartitionMap {
+    by_topic: HashMap<String, HashMap<i32, Arc<Partition>>>,
+}
+
+impl PartitionMap {
+    /// The partition, if hosted.
+    pub(crate) fn get(&self, topic: &str, index: i32) -> Option<&Arc<Partition>> {
+        self.by_topic.get(topic)?.get(&index)
+    }
+
+    /// Adds or replaces a partition.
+    pub(crate) fn insert(&mut self, topic: &str, index: i32, partition: Arc<Partition>) {
+        self.by_topic
+            .entry(topic.to_string())
+            .or_default()
+            .insert(index, partition);
+    }
+
+    /// Removes a partition.
+    pub(crate) fn remove(&mut self, topic: &str, index: i32) {
+        if let Some(partitions) = self.by_topic.get_mut(topic) {
+            partitions.remove(&index);
+            if partitions.is_empty() {
+                self.by_topic.remove(topic);
+            }
+        }
+    }
+
+    /// Every hosted partition.
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Arc<Partition>> {
+        self.by_topic.values().flat_map(|m| m.values())
+    }
 }

@@ -54,6 +54,21 @@ pub struct ReplicaFetchPartition {
     pub last_fetched_epoch: i32,
     /// The follower's log start offset.
     pub log_start_offset: i64,
+    /// The follower's high watermark.
+    pub high_watermark: i64,
+}
+
+impl ReplicaFetchResult {
+    /// Whether the follower that sent `request` learns anything from this answer: records,
+    /// an error, a divergence, a new high watermark or log start. Answers that tell it nothing
+    /// are left out of the response.
+    pub fn is_news_for(&self, request: &ReplicaFetchPartition) -> bool {
+        self.error.is_some()
+            || self.diverging_epoch.is_some()
+            || !self.records.is_empty()
+            || self.high_watermark != request.high_watermark
+            || self.log_start_offset > request.log_start_offset
+    }
 }
 
 /// Why the leader refused one partition of a follower's fetch.
@@ -131,6 +146,7 @@ pub(crate) fn reset_progress(
                 },
                 last_fetch_leader_leo: -1,
                 last_fetch_ms: -1,
+                seen_changes: u64::MAX,
             },
         );
     }
@@ -201,7 +217,7 @@ impl Broker {
     ) -> Vec<ReplicaFetchResult> {
         let deadline = Instant::now() + max_wait;
         let mut appended = self.appended.subscribe();
-        let mut first = true;
+        appended.borrow_and_update();
         // Kafka's `isReplicaIsrEligible`: a fenced broker is not proposed for the ISR (the
         // controller would refuse it, and proposing on every fetch floods the quorum).
         let isr_eligible = self
@@ -209,23 +225,33 @@ impl Broker {
             .brokers
             .get(&replica_id)
             .is_some_and(|b| !b.fenced);
+        // Resolved once: a wake-up re-reads only partitions whose change count moved, so a
+        // long poll over thousands of partitions costs one atomic load per partition per wake.
+        let hosted: Vec<Option<Arc<Partition>>> = partitions
+            .iter()
+            .map(|p| self.partition(&p.topic, p.partition))
+            .collect();
+        let mut seen: Vec<u64> = hosted
+            .iter()
+            .map(|p| p.as_ref().map_or(0, |p| p.changes()))
+            .collect();
+        let mut remaining = max_bytes;
+        let mut results: Vec<ReplicaFetchResult> = partitions
+            .iter()
+            .zip(&hosted)
+            .map(|(p, hosted)| {
+                let result = self.replica_fetch_one(
+                    replica_id,
+                    p,
+                    hosted.as_ref(),
+                    Some(isr_eligible),
+                    max_bytes_per_partition.min(remaining),
+                );
+                remaining = remaining.saturating_sub(result.records.len());
+                result
+            })
+            .collect();
         loop {
-            appended.borrow_and_update();
-            let mut remaining = max_bytes;
-            let results: Vec<ReplicaFetchResult> = partitions
-                .iter()
-                .map(|p| {
-                    let result = self.replica_fetch_one(
-                        replica_id,
-                        p,
-                        first.then_some(isr_eligible),
-                        max_bytes_per_partition.min(remaining),
-                    );
-                    remaining = remaining.saturating_sub(result.records.len());
-                    result
-                })
-                .collect();
-            first = false;
             let ready = results
                 .iter()
                 .any(|r| r.error.is_some() || r.diverging_epoch.is_some() || !r.records.is_empty());
@@ -239,6 +265,25 @@ impl Broker {
             {
                 return results;
             }
+            appended.borrow_and_update();
+            for (i, request) in partitions.iter().enumerate() {
+                let Some(partition) = &hosted[i] else {
+                    continue;
+                };
+                let changes = partition.changes();
+                if changes == seen[i] {
+                    continue;
+                }
+                seen[i] = changes;
+                results[i] = self.replica_fetch_one(
+                    replica_id,
+                    request,
+                    Some(partition),
+                    None,
+                    max_bytes_per_partition.min(remaining),
+                );
+                remaining = remaining.saturating_sub(results[i].records.len());
+            }
         }
     }
 
@@ -246,18 +291,29 @@ impl Broker {
         &self,
         replica_id: i32,
         request: &ReplicaFetchPartition,
+        hosted: Option<&Arc<Partition>>,
         // Some(whether the follower may join the ISR) records its position; None does not.
         record_progress: Option<bool>,
         max_bytes: usize,
     ) -> ReplicaFetchResult {
         let node = self.config.node_id;
-        let partition = match self.leader_partition(&request.topic, request.partition) {
+        if let (Some(_), Some(partition)) = (record_progress, hosted) {
+            if let Some(quiet) = Self::quiet_fetch(partition, replica_id, request) {
+                return quiet;
+            }
+        }
+        let led = match hosted {
+            Some(p) if p.state().leader == node => Ok(Arc::clone(p)),
+            _ => self.leader_partition(&request.topic, request.partition),
+        };
+        let partition = match led {
             Ok(p) if p.topic_id == request.topic_id => p,
             Ok(_) | Err(BrokerError::UnknownTopicOrPartition { .. }) => {
                 return ReplicaFetchResult::error(ReplicaFetchError::UnknownTopicOrPartition)
             }
             Err(_) => return ReplicaFetchResult::error(ReplicaFetchError::NotLeader),
         };
+        let changes = partition.changes();
         let state = partition.state();
         if !state.replicas.contains(&replica_id) {
             return ReplicaFetchResult::error(ReplicaFetchError::NotLeader);
@@ -311,6 +367,7 @@ impl Broker {
             self.record_follower_position(
                 &partition,
                 &state,
+                changes,
                 isr_eligible,
                 replica_id,
                 request.fetch_offset,
@@ -324,12 +381,50 @@ impl Broker {
         result
     }
 
+    /// The fast path of a follower's fetch at scale: the partition has not changed since this
+    /// follower's previous fetch, the follower is in the ISR, at the log end it was at then and
+    /// knows the high watermark. Only its caught-up time moves; the answer says nothing (and is
+    /// left out of the response). Saves the log read and bookkeeping for each of thousands of
+    /// quiet partitions on every fetch.
+    fn quiet_fetch(
+        partition: &Partition,
+        replica_id: i32,
+        request: &ReplicaFetchPartition,
+    ) -> Option<ReplicaFetchResult> {
+        let changes = partition.changes();
+        let high_watermark = partition.high_watermark();
+        if request.high_watermark != high_watermark || !partition.state().isr.contains(&replica_id)
+        {
+            return None;
+        }
+        let mut progress = partition.progress();
+        let follower = progress.followers.get_mut(&replica_id)?;
+        if follower.seen_changes != changes
+            || follower.log_end_offset != request.fetch_offset
+            || follower.last_fetch_leader_leo != request.fetch_offset
+        {
+            return None;
+        }
+        let now = now_ms();
+        follower.last_caught_up_ms = now;
+        follower.last_fetch_ms = now;
+        Some(ReplicaFetchResult {
+            error: None,
+            high_watermark,
+            log_start_offset: request.log_start_offset,
+            log_end_offset: request.fetch_offset,
+            diverging_epoch: None,
+            records: Bytes::new(),
+        })
+    }
+
     /// Records a follower's fetch offset and, when it has caught up, proposes adding it back
     /// to the ISR.
     fn record_follower_position(
         &self,
         partition: &Arc<Partition>,
         state: &PartitionState,
+        changes: u64,
         isr_eligible: bool,
         replica_id: i32,
         fetch_offset: i64,
@@ -347,6 +442,7 @@ impl Broker {
                 last_caught_up_ms: -1,
                 last_fetch_leader_leo: -1,
                 last_fetch_ms: -1,
+                seen_changes: u64::MAX,
             });
         follower.log_end_offset = fetch_offset;
         // Kafka's rule: caught up now when at the log end, or caught up as of the previous
@@ -359,6 +455,7 @@ impl Broker {
             follower.last_caught_up_ms = follower.last_caught_up_ms.max(follower.last_fetch_ms);
         }
         follower.last_fetch_leader_leo = leader_leo;
+        follower.seen_changes = changes;
         follower.last_fetch_ms = now;
         let rejoins = isr_eligible
             && !state.isr.contains(&replica_id)
@@ -503,6 +600,7 @@ impl Broker {
                     fetch_offset: log.log_end_offset(),
                     last_fetched_epoch: log.latest_epoch().unwrap_or(-1),
                     log_start_offset: log.log_start_offset(),
+                    high_watermark: p.high_watermark(),
                 })
             })
             .collect()
@@ -576,6 +674,7 @@ impl Broker {
             log.delete_records_before(result.log_start_offset)?;
         }
         drop(log);
+        partition.touch();
         let moved = partition.update_high_watermark(result.high_watermark.min(leo));
         if moved {
             self.notify_change();

@@ -42,6 +42,7 @@ pub fn partition_to_wire(p: &ReplicaFetchPartition) -> PartitionFetch {
         fetch_offset: p.fetch_offset,
         last_fetched_epoch: p.last_fetched_epoch,
         log_start_offset: p.log_start_offset,
+        high_watermark: p.high_watermark,
     }
 }
 
@@ -60,6 +61,7 @@ pub fn partition_from_wire(p: &PartitionFetch) -> Result<ReplicaFetchPartition, 
         fetch_offset: p.fetch_offset,
         last_fetched_epoch: p.last_fetched_epoch,
         log_start_offset: p.log_start_offset,
+        high_watermark: p.high_watermark,
     })
 }
 

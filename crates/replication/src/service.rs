@@ -56,6 +56,7 @@ impl Replication for ReplicationService {
         let partition_max_bytes = usize::try_from(request.partition_max_bytes.max(0))
             .unwrap_or(0)
             .min(max_bytes);
+        let started = std::time::Instant::now();
         let results = self
             .broker
             .replica_fetch(
@@ -69,8 +70,17 @@ impl Replication for ReplicationService {
         let partitions = partitions
             .iter()
             .zip(results)
+            .filter(|(p, r)| r.is_news_for(p))
             .map(|(p, r)| result_to_wire(p, r))
             .collect();
+        let partitions: Vec<_> = partitions;
+        tracing::trace!(
+            replica = request.replica_id,
+            asked = request.partitions.len(),
+            answered = partitions.len(),
+            micros = started.elapsed().as_micros(),
+            "served a replica fetch"
+        );
         Ok(Response::new(ReplicaFetchResponse { partitions }))
     }
 }

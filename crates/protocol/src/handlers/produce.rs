@@ -103,7 +103,7 @@ pub async fn handle(
                         ),
                     )),
                     Some(records) => broker
-                        .produce_at_epoch(&name, p.index, records, acks)
+                        .append_without_wake(&name, p.index, records, acks)
                         .map_err(|e| KafkaError::from(&e)),
                 }
             };
@@ -111,6 +111,8 @@ pub async fn handle(
         }
         appended.push((name, topic.topic_id, partitions));
     }
+    // One wake-up for the whole request (see `append_without_wake`).
+    broker.wake_fetches();
     // Every batch is in its leader's log: now wait (acks=all) for each to be committed, so
     // the partitions of one request replicate in parallel under one deadline.
     let mut responses = Vec::with_capacity(appended.len());
