@@ -83,7 +83,7 @@ struct Args {
     #[arg(long, default_value_t = 100)]
     scale_partitions: i32,
     /// Scale: produce rate over all partitions (records/s) and seconds.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 100)]
     scale_rate: u64,
     /// Scale: produce seconds.
     #[arg(long, default_value_t = 20)]
@@ -125,6 +125,15 @@ fn ms(d: Duration) -> f64 {
 
 fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Writes the figures so far to `--json` (after every workload, so a later failure keeps them).
+fn save(args: &Args, json: &serde_json::Map<String, serde_json::Value>) -> anyhow::Result<()> {
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&serde_json::Value::Object(json.clone()))?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn main() -> anyhow::Result<()> {
@@ -268,52 +277,87 @@ fn main() -> anyhow::Result<()> {
         bar.inc(1);
     }
     json.insert("workloads".into(), report::rows_json(&rows));
+    if !rows.is_empty() {
+        bar.suspend(|| {
+            print_header();
+            print_rows(&rows);
+        });
+    }
+    save(&args, &json)?;
 
     if wanted("failover") {
-        bar.set_message("failover");
-        let Some(c) = cluster.as_mut().filter(|c| c.nodes.len() >= 3) else {
-            bail!("failover needs a cluster of three nodes started by the tool");
-        };
-        let f = failover::run(c, args.failover_runs)?;
-        let mut sorted = f.runs.clone();
-        sorted.sort();
-        let (min, median, max) = (
-            sorted.first().copied().unwrap_or_default(),
-            sorted.get(sorted.len() / 2).copied().unwrap_or_default(),
-            sorted.last().copied().unwrap_or_default(),
-        );
-        println!(
+        let outcome = (|| -> anyhow::Result<()> {
+            bar.set_message("failover");
+            let Some(c) = cluster.as_mut().filter(|c| c.nodes.len() >= 3) else {
+                bail!("failover needs a cluster of three nodes started by the tool");
+            };
+            let f = failover::run(c, args.failover_runs)?;
+            let stats = |runs: &[Duration]| {
+                let mut sorted = runs.to_vec();
+                sorted.sort();
+                (
+                    sorted.first().copied().unwrap_or_default(),
+                    sorted.get(sorted.len() / 2).copied().unwrap_or_default(),
+                    sorted.last().copied().unwrap_or_default(),
+                )
+            };
+            let (lmin, lmed, lmax) = stats(&f.leader_runs);
+            println!(
+                "failover (kill -9 of the leader → new leader in Metadata), {} runs: min {:.0} ms, median {:.0} ms, max {:.0} ms",
+                f.leader_runs.len(), ms(lmin), ms(lmed), ms(lmax)
+            );
+            let mut sorted = f.runs.clone();
+            sorted.sort();
+            let (min, median, max) = (
+                sorted.first().copied().unwrap_or_default(),
+                sorted.get(sorted.len() / 2).copied().unwrap_or_default(),
+                sorted.last().copied().unwrap_or_default(),
+            );
+            println!(
             "failover (kill -9 of the leader → first acknowledged acks=all produce), {} runs: min {:.0} ms, median {:.0} ms, max {:.0} ms; background load {} acknowledged, {} failed",
             sorted.len(), ms(min), ms(median), ms(max), f.background_acked, f.background_failed
         );
-        json.insert(
+            json.insert(
             "failover".into(),
             serde_json::json!({
                 "runs_ms": f.runs.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+                    "new_leader_in_metadata_ms": f.leader_runs.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                 "min_ms": ms(min), "median_ms": ms(median), "max_ms": ms(max),
                 "background_acked": f.background_acked, "background_failed": f.background_failed,
             }),
         );
+            Ok(())
+        })();
+        if let Err(error) = outcome {
+            // One workload failing (e.g. a timeout at scale) is a result, not the end of the run.
+            eprintln!("failover failed: {error:#}");
+            json.insert(
+                "failover".into(),
+                serde_json::json!({ "error": format!("{error:#}") }),
+            );
+        }
+        save(&args, &json)?;
         bar.inc(1);
     }
 
     if wanted("scale") {
-        bar.set_message("scale");
-        let s = scale::run(
-            &bootstrap,
-            &pids,
-            args.scale_topics,
-            args.scale_partitions,
-            args.scale_rate,
-            Duration::from_secs(args.scale_seconds),
-        )?;
-        let rss = |v: &[u64]| {
-            v.iter()
-                .map(|b| format!("{:.0}", mib(*b)))
-                .collect::<Vec<_>>()
-                .join(" / ")
-        };
-        println!(
+        let outcome = (|| -> anyhow::Result<()> {
+            bar.set_message("scale");
+            let s = scale::run(
+                &bootstrap,
+                &pids,
+                args.scale_topics,
+                args.scale_partitions,
+                args.scale_rate,
+                Duration::from_secs(args.scale_seconds),
+            )?;
+            let rss = |v: &[u64]| {
+                v.iter()
+                    .map(|b| format!("{:.0}", mib(*b)))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            };
+            println!(
             "scale: {} partitions (RF 3) created and led in {:.1} s; RSS per node {} MiB; Metadata (all topics) p50 {:.1} ms, max {:.1} ms; after the produce RSS {} MiB",
             s.partitions,
             s.create.as_secs_f64(),
@@ -322,10 +366,10 @@ fn main() -> anyhow::Result<()> {
             ms(s.metadata_latency.1),
             rss(&s.rss_after_produce)
         );
-        let produce_row = measure(&[], || Ok(s.produce.clone()))?;
-        print_header();
-        print_rows(std::slice::from_ref(&produce_row));
-        json.insert(
+            let produce_row = s.produce.clone();
+            print_header();
+            print_rows(std::slice::from_ref(&produce_row));
+            json.insert(
             "scale".into(),
             serde_json::json!({
                 "partitions": s.partitions,
@@ -337,6 +381,17 @@ fn main() -> anyhow::Result<()> {
                 "rss_mib_after_produce": s.rss_after_produce.iter().map(|b| mib(*b)).collect::<Vec<_>>(),
             }),
         );
+            Ok(())
+        })();
+        if let Err(error) = outcome {
+            // One workload failing (e.g. a timeout at scale) is a result, not the end of the run.
+            eprintln!("scale failed: {error:#}");
+            json.insert(
+                "scale".into(),
+                serde_json::json!({ "error": format!("{error:#}") }),
+            );
+        }
+        save(&args, &json)?;
         bar.inc(1);
     }
     if let Some(c) = &cluster {
@@ -352,9 +407,10 @@ fn main() -> anyhow::Result<()> {
     drop(cluster);
 
     if wanted("startup") {
-        bar.set_message(format!("start-up with {} GB", args.startup_gb));
-        let s = startup::run(&binary, args.startup_gb)?;
-        println!(
+        let outcome = (|| -> anyhow::Result<()> {
+            bar.set_message(format!("start-up with {} GB", args.startup_gb));
+            let s = startup::run(&binary, args.startup_gb)?;
+            println!(
             "start-up with {:.1} GB of log: after SIGTERM ready {:.2} s, serving {:.2} s; after kill -9 ready {:.2} s, serving {:.2} s",
             s.log_bytes as f64 / 1e9,
             s.clean.0.as_secs_f64(),
@@ -362,7 +418,7 @@ fn main() -> anyhow::Result<()> {
             s.killed.0.as_secs_f64(),
             s.killed.1.as_secs_f64()
         );
-        json.insert(
+            json.insert(
             "startup".into(),
             serde_json::json!({
                 "log_bytes": s.log_bytes,
@@ -370,6 +426,17 @@ fn main() -> anyhow::Result<()> {
                 "killed_ready_s": s.killed.0.as_secs_f64(), "killed_serving_s": s.killed.1.as_secs_f64(),
             }),
         );
+            Ok(())
+        })();
+        if let Err(error) = outcome {
+            // One workload failing (e.g. a timeout at scale) is a result, not the end of the run.
+            eprintln!("startup failed: {error:#}");
+            json.insert(
+                "startup".into(),
+                serde_json::json!({ "error": format!("{error:#}") }),
+            );
+        }
+        save(&args, &json)?;
         bar.inc(1);
     }
 
@@ -414,10 +481,6 @@ fn main() -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
 
-    if !rows.is_empty() {
-        print_header();
-        print_rows(&rows);
-    }
     if !peer_rows.is_empty() {
         println!(
             "\nside by side, one node each, median of {} rounds:",
@@ -426,13 +489,7 @@ fn main() -> anyhow::Result<()> {
         print_header();
         print_rows(&peer_rows);
     }
-    if let Some(path) = &args.json {
-        std::fs::write(
-            path,
-            serde_json::to_string_pretty(&serde_json::Value::Object(json))?,
-        )
-        .with_context(|| format!("writing {}", path.display()))?;
-    }
+    save(&args, &json)?;
     if let Some(path) = &args.chart {
         report::latency_chart(
             path,

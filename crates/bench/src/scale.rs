@@ -11,7 +11,8 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::cluster::rss_bytes;
-use crate::workloads::{block_on, client_config, produce_at_rate, Outcome, StderrLog};
+use crate::report::{measure, Measured};
+use crate::workloads::{block_on, client_config, produce_at_rate, StderrLog};
 
 /// Topics created per CreateTopics request.
 const TOPICS_PER_REQUEST: usize = 10;
@@ -29,7 +30,7 @@ pub struct Scale {
     /// Metadata (all topics) latency p50 and max.
     pub metadata_latency: (Duration, Duration),
     /// The low-rate produce over every partition.
-    pub produce: Outcome,
+    pub produce: Measured,
     /// RSS per node after the produce, bytes.
     pub rss_after_produce: Vec<u64>,
 }
@@ -102,15 +103,17 @@ pub fn run(
         Duration::from_micros(h.value_at_quantile(0.5)),
         Duration::from_micros(h.max()),
     );
-    let produce = produce_at_rate(
-        &bootstrap,
-        &names,
-        partitions_per_topic,
-        rate,
-        duration,
-        100,
-        &format!("produce acks=all over {want} partitions"),
-    )?;
+    let produce = measure(pids, || {
+        produce_at_rate(
+            &bootstrap,
+            &names,
+            partitions_per_topic,
+            rate,
+            duration,
+            100,
+            &format!("produce acks=all over {want} partitions"),
+        )
+    })?;
     let rss_after_produce = pids.iter().map(|&p| rss_bytes(p)).collect();
     Ok(Scale {
         partitions: want,

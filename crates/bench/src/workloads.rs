@@ -104,7 +104,9 @@ impl ClientContext for StderrLog {
         // Connection errors while a node is down are expected in failover runs: only shown
         // when asked for.
         if std::env::var_os("STRATA_BENCH_CLIENT_DEBUG").is_some() {
-            eprintln!("librdkafka {fac}: {message}");
+            static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+            let at = START.get_or_init(Instant::now).elapsed();
+            eprintln!("{:>10.3} librdkafka {fac}: {message}", at.as_secs_f64());
         }
     }
 }

@@ -131,6 +131,7 @@ mod tests {
             fetch_offset: 42,
             last_fetched_epoch: 6,
             log_start_offset: 10,
+            high_watermark: 40,
         };
         assert_eq!(
             partition_from_wire(&partition_to_wire(&request)).expect("decodes"),
@@ -168,6 +169,7 @@ mod tests {
             fetch_offset: 0,
             last_fetched_epoch: -1,
             log_start_offset: 0,
+            high_watermark: 0,
         });
         wire.topic_id = vec![1, 2, 3].into();
         assert!(partition_from_wire(&wire).is_err());
