@@ -341,6 +341,8 @@ fn main() -> anyhow::Result<()> {
     }
 
     if wanted("scale") {
+        // Restarted nodes (failover) have new pids.
+        let pids = cluster.as_ref().map(LocalCluster::pids).unwrap_or_default();
         let outcome = (|| -> anyhow::Result<()> {
             bar.set_message("scale");
             let s = scale::run(

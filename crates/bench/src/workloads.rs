@@ -95,6 +95,48 @@ pub fn block_on<F: std::future::Future>(fut: F) -> F::Output {
     }
 }
 
+/// Enqueues `record`, waiting while librdkafka's queue is full.
+fn send_blocking<C: ProducerContext<DeliveryOpaque = Box<Instant>>>(
+    producer: &ThreadedProducer<C>,
+    mut record: BaseRecord<'_, (), [u8], Box<Instant>>,
+) {
+    loop {
+        match producer.send(record) {
+            Ok(()) => return,
+            Err((_, back)) => {
+                record = back;
+                std::thread::sleep(Duration::from_micros(100));
+            }
+        }
+    }
+}
+
+/// Calls `send(n)` for records n = 0, 1, … at `rate` per second for `duration`; returns how
+/// many were sent.
+fn paced(rate: u64, duration: Duration, mut send: impl FnMut(u64)) -> u64 {
+    let started = Instant::now();
+    let mut sent = 0u64;
+    while started.elapsed() < duration {
+        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
+        while sent < due {
+            send(sent);
+            sent += 1;
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    sent
+}
+
+/// p50, p99, p99.9 and max of a latency histogram.
+pub fn percentiles(h: &Histogram<u64>) -> [u64; 4] {
+    [
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.99),
+        h.value_at_quantile(0.999),
+        h.max(),
+    ]
+}
+
 /// A consumer context that prints librdkafka's log lines (debug contexts included) to stderr.
 #[derive(Clone, Copy)]
 pub struct StderrLog;
@@ -180,18 +222,12 @@ pub fn produce(
     for i in 0..records {
         let partition =
             i32::try_from(i % u64::try_from(partitions.max(1)).unwrap_or(1)).unwrap_or(0);
-        let mut record = BaseRecord::with_opaque_to(topic, Box::new(Instant::now()))
-            .payload(&value[..])
-            .partition(partition);
-        loop {
-            match producer.send::<(), [u8]>(record) {
-                Ok(()) => break,
-                Err((_, back)) => {
-                    record = back;
-                    std::thread::sleep(Duration::from_micros(200));
-                }
-            }
-        }
+        send_blocking(
+            &producer,
+            BaseRecord::with_opaque_to(topic, Box::new(Instant::now()))
+                .payload(&value[..])
+                .partition(partition),
+        );
     }
     producer
         .flush(Duration::from_secs(120))
@@ -211,12 +247,7 @@ pub fn produce(
         records,
         bytes: records * size as u64,
         elapsed,
-        latency_us: Some([
-            h.value_at_quantile(0.5),
-            h.value_at_quantile(0.99),
-            h.value_at_quantile(0.999),
-            h.max(),
-        ]),
+        latency_us: Some(percentiles(&h)),
     })
 }
 
@@ -412,31 +443,18 @@ pub fn end_to_end(
         })))
         .context("producer")?;
     let mut value = vec![b'x'; size];
-    let started = Instant::now();
-    let mut sent = 0u64;
     let partitions_u = u64::try_from(partitions.max(1)).unwrap_or(1);
-    while started.elapsed() < duration {
-        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
-        while sent < due {
-            let stamp = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            value[..8].copy_from_slice(&stamp.to_be_bytes());
-            let partition = i32::try_from(sent % partitions_u).unwrap_or(0);
-            let mut record = BaseRecord::with_opaque_to(topic, Box::new(Instant::now()))
+    let sent = paced(rate, duration, |n| {
+        let stamp = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        value[..8].copy_from_slice(&stamp.to_be_bytes());
+        let partition = i32::try_from(n % partitions_u).unwrap_or(0);
+        send_blocking(
+            &producer,
+            BaseRecord::with_opaque_to(topic, Box::new(Instant::now()))
                 .payload(&value[..])
-                .partition(partition);
-            loop {
-                match producer.send::<(), [u8]>(record) {
-                    Ok(()) => break,
-                    Err((_, back)) => {
-                        record = back;
-                        std::thread::sleep(Duration::from_micros(100));
-                    }
-                }
-            }
-            sent += 1;
-        }
-        std::thread::sleep(Duration::from_micros(500));
-    }
+                .partition(partition),
+        );
+    });
     producer
         .flush(Duration::from_secs(30))
         .map_err(|e| anyhow!("flush: {e}"))?;
@@ -454,12 +472,7 @@ pub fn end_to_end(
             records: sent,
             bytes: sent * size as u64,
             elapsed: duration,
-            latency_us: Some([
-                h.value_at_quantile(0.5),
-                h.value_at_quantile(0.99),
-                h.value_at_quantile(0.999),
-                h.max(),
-            ]),
+            latency_us: Some(percentiles(&h)),
         },
         h,
     ))
@@ -526,27 +539,15 @@ pub fn produce_at_rate(
         bail!("no partitions to produce to");
     }
     let started = Instant::now();
-    let mut sent = 0u64;
-    while started.elapsed() < duration {
-        let due = (started.elapsed().as_secs_f64() * rate as f64) as u64;
-        while sent < due {
-            let (topic, partition) = targets[usize::try_from(sent).unwrap_or(0) % targets.len()];
-            let mut record = BaseRecord::with_opaque_to(topic, Box::new(Instant::now()))
+    let sent = paced(rate, duration, |n| {
+        let (topic, partition) = targets[usize::try_from(n).unwrap_or(0) % targets.len()];
+        send_blocking(
+            &producer,
+            BaseRecord::with_opaque_to(topic, Box::new(Instant::now()))
                 .payload(&value[..])
-                .partition(partition);
-            loop {
-                match producer.send::<(), [u8]>(record) {
-                    Ok(()) => break,
-                    Err((_, back)) => {
-                        record = back;
-                        std::thread::sleep(Duration::from_micros(200));
-                    }
-                }
-            }
-            sent += 1;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+                .partition(partition),
+        );
+    });
     producer
         .flush(Duration::from_secs(60))
         .map_err(|e| anyhow!("flush: {e}"))?;
@@ -564,11 +565,6 @@ pub fn produce_at_rate(
         records: sent,
         bytes: sent * size as u64,
         elapsed: started.elapsed(),
-        latency_us: Some([
-            h.value_at_quantile(0.5),
-            h.value_at_quantile(0.99),
-            h.value_at_quantile(0.999),
-            h.max(),
-        ]),
+        latency_us: Some(percentiles(&h)),
     })
 }

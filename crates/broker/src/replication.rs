@@ -420,6 +420,7 @@ impl Broker {
 
     /// Records a follower's fetch offset and, when it has caught up, proposes adding it back
     /// to the ISR.
+    #[allow(clippy::too_many_arguments)] // what one fetch observed, passed as read
     fn record_follower_position(
         &self,
         partition: &Arc<Partition>,
