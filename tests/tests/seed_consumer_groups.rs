@@ -47,12 +47,32 @@ fn console_consumer_with(
         .expect("start kafka-console-consumer")
 }
 
+/// How long a console consumer may take to exit (after Ctrl-C, or its `--timeout-ms`).
+const EXIT_LIMIT: Duration = Duration::from_secs(60);
+
+/// Waits for `child` to exit and collects its output; a child still running after
+/// [`EXIT_LIMIT`] is killed and the test fails saying so, instead of hanging.
+fn wait_bounded(child: Child, what: &str) -> std::process::Output {
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(EXIT_LIMIT) {
+        Ok(output) => output.expect("consumer exit"),
+        Err(_) => {
+            // SAFETY: plain kill(2) on our own child's pid.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("{what} did not exit within {EXIT_LIMIT:?}");
+        }
+    }
+}
+
 /// Ctrl-C, then the consumer's "Processed a total of N messages".
 fn interrupt(child: Child) -> String {
     // SAFETY: plain kill(2) on our own child's pid.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let output = std::thread::spawn(move || child.wait_with_output());
-    let output = output.join().expect("wait thread").expect("consumer exit");
+    let output = wait_bounded(child, "a console consumer after Ctrl-C");
     assert!(
         output.status.success(),
         "consumer exit status {:?}",
@@ -243,7 +263,7 @@ fn seed_hands_on_consuming_with_multiple_consumer_groups() {
     // Group 1 catches up (and commits on exit): zero lag everywhere, no active member.
     let drain = dir.path().join("group1_drain.txt");
     let c = console_consumer_with(&cluster, "1", &drain, &["--timeout-ms", "4000"]);
-    let out = c.wait_with_output().expect("drain");
+    let out = wait_bounded(c, "the draining console consumer (--timeout-ms 4000)");
     assert!(out.status.success());
     let (ok, described, err) = consumer_groups(&cluster, &["--describe", "--group", "1"]);
     assert!(ok, "{described}{err}");
