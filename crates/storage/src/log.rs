@@ -756,11 +756,10 @@ impl PartitionLog {
                 .next_back()
                 .map_or(offset, |(&b, _)| b);
             for seg in self.segments.range(floor..).map(|(_, s)| s) {
-                if let Some((pos, h)) = seg.find_batch(offset)? {
-                    if h.last_offset() < max_offset_exclusive {
-                        records =
-                            seg.read_from(pos, max_bytes, max_offset_exclusive, min_one_batch)?;
-                    }
+                if let Some(read) =
+                    seg.read(offset, max_bytes, max_offset_exclusive, min_one_batch)?
+                {
+                    records = read;
                     break;
                 }
             }

@@ -106,24 +106,12 @@ impl<'a> Scanner<'a> {
             )));
         }
         let head = self.ensure(pos, BATCH_HEADER_BYTES)?;
-        let magic = head[16] as i8;
-        let batch_length = i32::from_be_bytes([head[8], head[9], head[10], head[11]]);
-        if magic != MAGIC_V2 {
-            return Ok(Step::Invalid(format!("magic {magic} is not 2")));
-        }
-        if batch_length < MIN_BATCH_LENGTH_BYTES {
-            return Ok(Step::Invalid(format!(
-                "batch length {batch_length} too small"
-            )));
-        }
-        let total = batch_length as u64 + LOG_OVERHEAD_BYTES as u64;
-        if total > remaining {
-            return Ok(Step::Invalid(format!(
-                "torn batch: length {total} but only {remaining} bytes left"
-            )));
-        }
+        let total = match framed_size(head, remaining) {
+            Ok(total) => total,
+            Err(reason) => return Ok(Step::Invalid(reason)),
+        };
         if validate {
-            let whole = self.ensure(pos, total as usize)?;
+            let whole = self.ensure(pos, total)?;
             return Ok(match check_batch_at(whole, 0) {
                 Ok(h) => Step::Batch(h),
                 Err(e) => Step::Invalid(e.to_string()),
@@ -131,6 +119,99 @@ impl<'a> Scanner<'a> {
         }
         Ok(Step::Batch(decode_header(head)))
     }
+
+    /// Position and header of the first batch at or after `pos` whose last offset is
+    /// >= `offset`, if any.
+    fn find(
+        &mut self,
+        mut pos: u64,
+        offset: i64,
+    ) -> Result<Option<(u64, BatchHeader)>, StorageError> {
+        loop {
+            match self.next(pos, false)? {
+                Step::Batch(h) => {
+                    if h.last_offset() >= offset {
+                        return Ok(Some((pos, h)));
+                    }
+                    pos += h.total_size() as u64;
+                }
+                Step::End => return Ok(None),
+                Step::Invalid(reason) => {
+                    return Err(StorageError::CorruptMessage {
+                        position: pos as usize,
+                        reason: format!("in {}: {reason}", self.path.display()),
+                    })
+                }
+            }
+        }
+    }
+
+    /// The bytes `[start, end)` of the file: a slice of the scan buffer when it already holds
+    /// them (a read near the log end then costs no further `pread` and no copy), else one
+    /// `pread`. The caller guarantees the range lies within the file.
+    fn take(mut self, start: u64, end: u64) -> Result<Bytes, StorageError> {
+        debug_assert!(start <= end && end <= self.file_size);
+        let buf_end = self.buf_start + self.buf.len() as u64;
+        if start >= self.buf_start && end <= buf_end {
+            let from = (start - self.buf_start) as usize;
+            let to = (end - self.buf_start) as usize;
+            return Ok(Bytes::from(std::mem::take(&mut self.buf)).slice(from..to));
+        }
+        let mut buf = vec![0u8; (end - start) as usize];
+        self.file
+            .read_exact_at(&mut buf, start)
+            .map_err(|e| StorageError::io(self.path, e))?;
+        Ok(Bytes::from(buf))
+    }
+}
+
+/// Writes every byte of `parts`, in order, at `at`: one `pwritev` for the usual append (a
+/// batch's patched prefix and its body), more only after a short write. Returns the bytes
+/// written.
+fn write_all_vectored_at(file: &File, parts: &[&[u8]], at: u64) -> std::io::Result<u64> {
+    let total: usize = parts.iter().map(|p| p.len()).sum();
+    let mut done = 0usize;
+    while done < total {
+        // Skip what was written, then hand the rest to the kernel in one call.
+        let mut skip = done;
+        let mut slices = Vec::with_capacity(parts.len());
+        for part in parts {
+            if skip >= part.len() {
+                skip -= part.len();
+                continue;
+            }
+            slices.push(std::io::IoSlice::new(&part[skip..]));
+            skip = 0;
+        }
+        match rustix::io::pwritev(file, &slices, at + done as u64) {
+            Ok(0) => return Err(std::io::Error::from(std::io::ErrorKind::WriteZero)),
+            Ok(n) => done += n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(total as u64)
+}
+
+/// Checks the framing of the batch whose first [`BATCH_HEADER_BYTES`] are `head`, with
+/// `remaining` bytes of file from its start, and returns its total size (length prefix
+/// included).
+fn framed_size(head: &[u8], remaining: u64) -> Result<usize, String> {
+    let magic = head[16] as i8;
+    let batch_length = i32::from_be_bytes([head[8], head[9], head[10], head[11]]);
+    if magic != MAGIC_V2 {
+        return Err(format!("magic {magic} is not 2"));
+    }
+    if batch_length < MIN_BATCH_LENGTH_BYTES {
+        return Err(format!("batch length {batch_length} too small"));
+    }
+    let total = batch_length as u64 + LOG_OVERHEAD_BYTES as u64;
+    if total > remaining {
+        return Err(format!(
+            "torn batch: length {total} but only {remaining} bytes left"
+        ));
+    }
+    Ok(total as usize)
 }
 
 /// A segment of a partition log.
@@ -316,15 +397,10 @@ impl Segment {
     ) -> Result<(), StorageError> {
         debug_assert!(header.base_offset >= self.next_offset, "offsets only grow");
         let position = self.size;
-        let mut at = position;
-        for part in parts {
-            self.log
-                .write_all_at(part, at)
-                .map_err(|e| StorageError::io(&self.log_path, e))?;
-            at += part.len() as u64;
-        }
-        debug_assert_eq!(at - position, header.total_size() as u64);
-        self.size = at;
+        let written = write_all_vectored_at(&self.log, parts, position)
+            .map_err(|e| StorageError::io(&self.log_path, e))?;
+        debug_assert_eq!(written, header.total_size() as u64);
+        self.size = position + written;
         if header.max_timestamp > self.max_timestamp {
             self.max_timestamp = header.max_timestamp;
             self.offset_of_max_timestamp = header.last_offset();
@@ -452,25 +528,8 @@ impl Segment {
         &self,
         offset: i64,
     ) -> Result<Option<(u64, BatchHeader)>, StorageError> {
-        let mut pos = u64::from(self.offset_index.lookup(offset));
-        let mut scanner = Scanner::new(&self.log, &self.log_path, self.size);
-        loop {
-            match scanner.next(pos, false)? {
-                Step::Batch(h) => {
-                    if h.last_offset() >= offset {
-                        return Ok(Some((pos, h)));
-                    }
-                    pos += h.total_size() as u64;
-                }
-                Step::End => return Ok(None),
-                Step::Invalid(reason) => {
-                    return Err(StorageError::CorruptMessage {
-                        position: pos as usize,
-                        reason: format!("in {}: {reason}", self.log_path.display()),
-                    })
-                }
-            }
-        }
+        let pos = u64::from(self.offset_index.lookup(offset));
+        Scanner::new(&self.log, &self.log_path, self.size).find(pos, offset)
     }
 
     /// Calls `f` with every batch header of the segment, in order (no CRC check).
@@ -487,40 +546,52 @@ impl Segment {
         Ok(())
     }
 
-    /// Reads whole batches starting at `start` (a batch boundary) with one `pread`: stops before
-    /// a batch whose last offset is >= `max_offset_exclusive` or that would exceed `max_bytes`
-    /// (unless it is the first and `min_one_batch`).
-    pub(crate) fn read_from(
+    /// Reads whole batches starting with the one holding `offset`; `None` when this segment
+    /// holds no batch whose last offset is >= `offset`.
+    ///
+    /// Stops before a batch whose last offset is >= `max_offset_exclusive` or that would
+    /// exceed `max_bytes` (unless it is the first and `min_one_batch`). One scan finds the
+    /// start and the same buffer usually holds the answer, so a read near the log end costs a
+    /// single `pread`; a longer read costs one more, of the bytes it returns, never a copy.
+    pub(crate) fn read(
         &self,
-        start: u64,
+        offset: i64,
         max_bytes: usize,
         max_offset_exclusive: i64,
         min_one_batch: bool,
-    ) -> Result<Bytes, StorageError> {
-        let mut end = start;
+    ) -> Result<Option<Bytes>, StorageError> {
         let mut scanner = Scanner::new(&self.log, &self.log_path, self.size);
-        loop {
-            let h = match scanner.next(end, false)? {
-                Step::Batch(h) => h,
-                Step::End => break,
-                Step::Invalid(reason) => {
-                    return Err(StorageError::CorruptMessage {
-                        position: end as usize,
-                        reason: format!("in {}: {reason}", self.log_path.display()),
-                    })
-                }
-            };
-            if h.last_offset() >= max_offset_exclusive {
-                break;
-            }
-            let taken = (end - start) as usize;
-            let first = taken == 0;
-            if taken + h.total_size() > max_bytes && !(first && min_one_batch) {
-                break;
-            }
-            end += h.total_size() as u64;
+        let index_pos = u64::from(self.offset_index.lookup(offset));
+        let Some((start, first)) = scanner.find(index_pos, offset)? else {
+            return Ok(None);
+        };
+        let first_size = first.total_size();
+        if first.last_offset() >= max_offset_exclusive || (first_size > max_bytes && !min_one_batch)
+        {
+            return Ok(Some(Bytes::new()));
         }
-        self.read_range(start, end)
+        // The window holds at most what may be returned; batches are then cut at whole
+        // batches, at the offset bound and at the window's end (the byte budget).
+        let budget = max_bytes.max(first_size) as u64;
+        let window_end = self.size.min(start + budget);
+        let window = scanner.take(start, window_end)?;
+        let mut end = 0usize;
+        while end + BATCH_HEADER_BYTES <= window.len() {
+            let head = &window[end..end + BATCH_HEADER_BYTES];
+            let remaining = self.size - (start + end as u64);
+            let size =
+                framed_size(head, remaining).map_err(|reason| StorageError::CorruptMessage {
+                    position: (start as usize) + end,
+                    reason: format!("in {}: {reason}", self.log_path.display()),
+                })?;
+            let h = decode_header(head);
+            if h.last_offset() >= max_offset_exclusive || end + size > window.len() {
+                break;
+            }
+            end += size;
+        }
+        debug_assert!(end > 0, "the first batch fits the window");
+        Ok(Some(window.slice(..end)))
     }
 
     /// The bytes `[start, end)` of the log file.

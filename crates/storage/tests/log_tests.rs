@@ -594,3 +594,51 @@ fn segment_rolls_by_time() {
     assert_eq!(log.segment_base_offsets(), vec![0, 2, 3]);
     assert_eq!(log.recovery_point(), 3);
 }
+
+/// Reads over a segment much larger than one scan buffer: every byte budget and start gives
+/// whole, contiguous batches, as many as fit, exactly the bytes that were appended.
+#[test]
+fn reads_across_a_large_segment_return_whole_batches_within_budget() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut log = PartitionLog::open(dir_in(&tmp), LogConfig::default()).unwrap();
+    // 400 batches of 1..=8 records of 300 bytes: ~600 KB, far past the 64 KB scan chunk.
+    let mut sizes = Vec::new();
+    for i in 0..400 {
+        let b = batch(1 + i % 8, 300, NOW);
+        sizes.push((log.log_end_offset(), b.len()));
+        log.append(b, 3, NOW).unwrap();
+    }
+    let everything = read_all(&log, 0);
+    assert_eq!(everything.len(), 400);
+    for &start_batch in &[0usize, 1, 57, 200, 399] {
+        let (offset, _) = sizes[start_batch];
+        for &budget in &[1usize, 500, 4_000, 70_000, 200_000, 1 << 20] {
+            let r = log.read(offset, budget, i64::MAX, true).unwrap();
+            let headers = parse_batch_headers(&r.records).unwrap();
+            assert_eq!(headers[0].base_offset, offset, "starts at the asked batch");
+            let expected: Vec<usize> = {
+                let mut taken = 0;
+                let mut out = Vec::new();
+                for &(_, len) in &sizes[start_batch..] {
+                    if !out.is_empty() && taken + len > budget {
+                        break;
+                    }
+                    taken += len;
+                    out.push(len);
+                }
+                out
+            };
+            assert_eq!(headers.len(), expected.len(), "start {offset}, budget {budget}");
+            assert_eq!(r.records.len(), expected.iter().sum::<usize>());
+            // The high watermark cuts a read at whole batches too.
+            let hw = headers.last().unwrap().base_offset;
+            let cut = log.read(offset, budget, hw, true).unwrap();
+            if hw == offset {
+                assert!(cut.records.is_empty());
+            } else {
+                let cut_headers = parse_batch_headers(&cut.records).unwrap();
+                assert_eq!(cut_headers.len(), headers.len() - 1);
+            }
+        }
+    }
+}
