@@ -584,27 +584,41 @@ impl Broker {
 
     /// What to ask `leader` for: every partition this node follows it for, from its log end.
     pub fn replica_fetch_requests(&self, leader: i32) -> Vec<ReplicaFetchPartition> {
-        let node = self.config.node_id;
         self.partitions()
             .iter()
-            .filter_map(|p| {
-                let state = p.state();
-                if state.leader != leader || leader == node || !state.replicas.contains(&node) {
-                    return None;
-                }
-                let log = p.log();
-                Some(ReplicaFetchPartition {
-                    topic: p.topic.clone(),
-                    topic_id: p.topic_id,
-                    partition: p.index,
-                    current_leader_epoch: state.leader_epoch,
-                    fetch_offset: log.log_end_offset(),
-                    last_fetched_epoch: log.latest_epoch().unwrap_or(-1),
-                    log_start_offset: log.log_start_offset(),
-                    high_watermark: p.high_watermark(),
-                })
-            })
+            .filter_map(|p| self.fetch_request_for(p, leader))
             .collect()
+    }
+
+    /// [`Broker::replica_fetch_requests`] for one partition: what this node would ask `leader`
+    /// for it now, `None` when it does not follow `leader` for it (any more).
+    pub fn replica_fetch_request(
+        &self,
+        topic: &str,
+        partition: i32,
+        leader: i32,
+    ) -> Option<ReplicaFetchPartition> {
+        let p = self.partition(topic, partition)?;
+        self.fetch_request_for(&p, leader)
+    }
+
+    fn fetch_request_for(&self, p: &Partition, leader: i32) -> Option<ReplicaFetchPartition> {
+        let node = self.config.node_id;
+        let state = p.state();
+        if state.leader != leader || leader == node || !state.replicas.contains(&node) {
+            return None;
+        }
+        let log = p.log();
+        Some(ReplicaFetchPartition {
+            topic: p.topic.clone(),
+            topic_id: p.topic_id,
+            partition: p.index,
+            current_leader_epoch: state.leader_epoch,
+            fetch_offset: log.log_end_offset(),
+            last_fetched_epoch: log.latest_epoch().unwrap_or(-1),
+            log_start_offset: log.log_start_offset(),
+            high_watermark: p.high_watermark(),
+        })
     }
 
     /// Applies the leader's answer for one partition this node follows: appends the batches,

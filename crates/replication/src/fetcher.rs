@@ -1,19 +1,20 @@
 //! The follower side: one fetcher task per leader this broker follows. Each loops over
-//! long-poll fetches carrying every partition it replicates from that leader, and hands the
-//! answers to the broker. A task idles while it has nothing to fetch and wakes on the next
+//! long-poll fetches over every partition it replicates from that leader, in a fetch session
+//! (only partitions whose state changed are sent again), and hands the answers to the broker. A task idles while it has nothing to fetch and wakes on the next
 //! leadership change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use strata_broker::{Broker, ReplicaFetchError, ReplicaFetchPartition};
 use tonic::transport::{Channel, Endpoint};
 
 use crate::codec::{partition_to_wire, result_from_wire};
 use crate::proto::replication_client::ReplicationClient;
-use crate::proto::ReplicaFetchRequest;
+use crate::proto::{PartitionKey, ReplicaFetchRequest};
 use crate::service::MAX_RPC_MESSAGE_BYTES;
+use crate::session::{FollowerSession, PartitionKey as Key};
 
 /// How long connecting to a leader may take.
 pub const CONNECT_TIMEOUT_MS: u64 = 500;
@@ -44,21 +45,76 @@ pub fn spawn_fetchers(broker: Arc<Broker>, cluster_id: String) -> tokio::task::J
     })
 }
 
+/// How often a follower re-reads the state of every partition it fetches for one leader
+/// even when no leadership changed (a safety net: between such reads only the partitions
+/// the leader answered for are re-read, as only those change on a follower).
+pub const FULL_REFRESH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The follower's picture of what it fetches from one leader.
+#[derive(Default)]
+struct View {
+    /// Every partition it follows that leader for, as it would ask for it now.
+    current: HashMap<Key, ReplicaFetchPartition>,
+    /// Partitions re-read since the last fetch was answered.
+    dirty: HashSet<Key>,
+    /// Whether `current` was rebuilt whole since then (compare every partition).
+    rebuilt: bool,
+    refreshed_at: Option<Instant>,
+}
+
+impl View {
+    fn rebuild(&mut self, broker: &Broker, leader: i32) {
+        self.current = broker
+            .replica_fetch_requests(leader)
+            .into_iter()
+            .map(|p| ((p.topic.clone(), p.partition), p))
+            .collect();
+        self.rebuilt = true;
+        self.refreshed_at = Some(Instant::now());
+    }
+
+    fn stale(&self) -> bool {
+        self.refreshed_at
+            .is_none_or(|at| at.elapsed() >= FULL_REFRESH_INTERVAL)
+    }
+
+    /// Re-reads the partitions the leader answered for.
+    fn refresh(&mut self, broker: &Broker, leader: i32, keys: Vec<Key>) {
+        for key in keys {
+            match broker.replica_fetch_request(&key.0, key.1, leader) {
+                Some(p) => {
+                    self.current.insert(key.clone(), p);
+                }
+                None => {
+                    self.current.remove(&key);
+                }
+            }
+            self.dirty.insert(key);
+        }
+    }
+}
+
 /// The fetch loop for one leader. Runs as long as the broker does; idles without partitions.
 async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
     let mut changes = broker.subscribe_leadership();
     let mut client: Option<(String, ReplicationClient<Channel>)> = None;
     let config = broker.config().clone();
     let mut failures = 0u32;
+    let mut session = FollowerSession::default();
+    let mut view = View::default();
     loop {
-        changes.borrow_and_update();
-        let requests = broker.replica_fetch_requests(leader);
+        if changes.has_changed().unwrap_or(false) || view.stale() {
+            changes.borrow_and_update();
+            view.rebuild(&broker, leader);
+        }
         let Some(address) = broker.inter_broker_address(leader) else {
             // Not registered (yet) with the inter-broker listener: look again shortly.
             wait_for_change(&mut changes, Some(RETRY_BACKOFF_MS * 4)).await;
             continue;
         };
-        if requests.is_empty() {
+        if view.current.is_empty() {
+            // Nothing to fetch from this leader: its session is left to expire there.
+            session.reset();
             wait_for_change(&mut changes, None).await;
             continue;
         }
@@ -76,13 +132,24 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
                 }
             },
         };
+        let plan = session.plan(&view.current, &view.dirty, view.rebuilt);
         let request = ReplicaFetchRequest {
             cluster_id: cluster_id.clone(),
             replica_id: config.node_id,
             max_wait_ms: i32::try_from(config.replica_fetch_wait_max_ms).unwrap_or(i32::MAX),
             max_bytes: i32::try_from(config.replica_fetch_response_max_bytes).unwrap_or(i32::MAX),
             partition_max_bytes: i32::try_from(config.replica_fetch_max_bytes).unwrap_or(i32::MAX),
-            partitions: requests.iter().map(partition_to_wire).collect(),
+            partitions: plan.partitions.iter().map(partition_to_wire).collect(),
+            session_id: plan.session_id,
+            session_epoch: plan.session_epoch,
+            removed: plan
+                .removed
+                .iter()
+                .map(|(topic, partition)| PartitionKey {
+                    topic: topic.clone(),
+                    partition: *partition,
+                })
+                .collect(),
         };
         let timeout =
             Duration::from_millis(config.replica_fetch_wait_max_ms + FETCH_TIMEOUT_SLACK_MS);
@@ -90,9 +157,25 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
         match response {
             Ok(Ok(response)) => {
                 failures = 0;
-                let retry = apply(&broker, leader, &requests, response.into_inner());
+                let response = response.into_inner();
+                if response.error_code != 0 {
+                    // The leader lost or refused the session: start over with a full fetch.
+                    tracing::debug!(
+                        leader,
+                        code = response.error_code,
+                        "replica fetch session refused; fetching in full"
+                    );
+                    session.reset();
+                    continue;
+                }
+                session.answered(&plan, response.session_id);
+                view.dirty.clear();
+                view.rebuilt = false;
+                let (retry, answered) = apply(&broker, leader, &view.current, response);
+                view.refresh(&broker, leader, answered);
                 if retry {
                     wait_for_change(&mut changes, Some(RETRY_BACKOFF_MS)).await;
+                    view.rebuild(&broker, leader);
                 }
             }
             Ok(Err(status)) => {
@@ -105,34 +188,38 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
                     tracing::debug!(leader, %address, code = ?status.code(), "replica fetch failed again");
                 }
                 client = None;
+                session.reset();
                 wait_for_change(&mut changes, Some(RETRY_BACKOFF_MS)).await;
+                view.rebuild(&broker, leader);
             }
             Err(_) => {
                 tracing::warn!(leader, %address, timeout_ms = timeout.as_millis(), "replica fetch timed out");
                 client = None;
+                session.reset();
+                view.rebuild(&broker, leader);
             }
         }
     }
 }
 
 /// Applies a response; returns whether some partition asks for a pause before the next
-/// fetch (leader epochs out of step: the metadata is moving).
+/// fetch (leader epochs out of step: the metadata is moving), and the partitions answered
+/// (the only ones whose follower-side state may have changed).
 fn apply(
     broker: &Broker,
     leader: i32,
-    requests: &[ReplicaFetchPartition],
+    requests: &HashMap<Key, ReplicaFetchPartition>,
     response: crate::proto::ReplicaFetchResponse,
-) -> bool {
+) -> (bool, Vec<Key>) {
     let mut retry = false;
-    let by_key: HashMap<(&str, i32), &ReplicaFetchPartition> = requests
-        .iter()
-        .map(|r| ((r.topic.as_str(), r.partition), r))
-        .collect();
+    let mut answered = Vec::with_capacity(response.partitions.len());
     for data in response.partitions {
-        let Some(request) = by_key.get(&(data.topic.as_str(), data.partition)).copied() else {
+        let key = (data.topic.clone(), data.partition);
+        let Some(request) = requests.get(&key) else {
             tracing::warn!(leader, topic = %data.topic, partition = data.partition, "leader answered for a partition not asked for");
             continue;
         };
+        answered.push(key);
         let result = result_from_wire(data);
         match &result.error {
             Some(
@@ -157,7 +244,7 @@ fn apply(
             retry = true;
         }
     }
-    retry
+    (retry, answered)
 }
 
 /// Waits for the next leadership change, or at most `timeout_ms` when given.

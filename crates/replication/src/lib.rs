@@ -1,6 +1,7 @@
 //! Leader→follower replication over gRPC (`proto/replication.proto`): the service a leader
 //! answers follower fetches with, and the fetchers a follower runs, one per leader it
-//! follows, each a loop of long-poll fetches carrying all of that leader's partitions.
+//! follows, each a loop of long-poll fetches over all of that leader's partitions, in fetch
+//! sessions (KIP-227) so that only what changed travels.
 //!
 //! This crate only carries bytes: every replication decision (high watermark, ISR, divergence,
 //! truncation) is the broker's (`strata_broker::replication`). It must never interpret or
@@ -9,6 +10,7 @@
 pub mod codec;
 pub mod fetcher;
 pub mod service;
+pub mod session;
 
 /// Generated gRPC code for `proto/replication.proto`.
 pub mod proto {

@@ -1,7 +1,7 @@
 //! The leader side: the `Replication` gRPC service, served on connections the inter-broker
 //! listener hands over (it tells gRPC from Kafka requests by the HTTP/2 preface).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use strata_broker::Broker;
@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 use crate::codec::{partition_from_wire, result_to_wire};
 use crate::proto::replication_server::{Replication, ReplicationServer};
 use crate::proto::{ReplicaFetchRequest, ReplicaFetchResponse};
+use crate::session::LeaderSessions;
 
 /// Longest long-poll a follower may ask for.
 pub const MAX_REPLICA_FETCH_WAIT_MS: i32 = 5_000;
@@ -25,6 +26,16 @@ pub const MAX_FETCH_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 pub struct ReplicationService {
     broker: Arc<Broker>,
     cluster_id: String,
+    /// Fetch sessions (KIP-227), one per follower. Held only between awaits.
+    sessions: Mutex<LeaderSessions>,
+}
+
+impl ReplicationService {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, LeaderSessions> {
+        // A panic while holding it cannot leave a session half-updated in a way that matters:
+        // the worst is a follower's next fetch being refused and sent again in full.
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 #[tonic::async_trait]
@@ -48,6 +59,39 @@ impl Replication for ReplicationService {
                 Status::invalid_argument(e.to_string())
             })?);
         }
+        let replica = request.replica_id;
+        let session = if request.session_id == 0 {
+            self.sessions().open(replica, partitions)
+        } else {
+            let taken = self
+                .sessions()
+                .take(replica, request.session_id, request.session_epoch);
+            match taken {
+                Ok(mut session) => {
+                    for key in &request.removed {
+                        session.remove(&key.topic, key.partition);
+                    }
+                    for p in partitions {
+                        session.upsert(p);
+                    }
+                    session
+                }
+                Err(error) => {
+                    tracing::debug!(
+                        from = replica,
+                        session = request.session_id,
+                        epoch = request.session_epoch,
+                        ?error,
+                        "replica fetch session refused: the follower starts over"
+                    );
+                    return Ok(Response::new(ReplicaFetchResponse {
+                        partitions: Vec::new(),
+                        error_code: error.code(),
+                        session_id: 0,
+                    }));
+                }
+            }
+        };
         let wait_ms = request.max_wait_ms.clamp(0, MAX_REPLICA_FETCH_WAIT_MS);
         let wait = Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0));
         let max_bytes = usize::try_from(request.max_bytes.max(0))
@@ -60,28 +104,39 @@ impl Replication for ReplicationService {
         let results = self
             .broker
             .replica_fetch(
-                request.replica_id,
-                &partitions,
+                replica,
+                session.partitions(),
                 wait,
                 partition_max_bytes,
                 max_bytes,
             )
             .await;
-        let partitions = partitions
+        let answered: Vec<_> = session
+            .partitions()
             .iter()
             .zip(results)
             .filter(|(p, r)| r.is_news_for(p))
             .map(|(p, r)| result_to_wire(p, r))
             .collect();
-        let partitions: Vec<_> = partitions;
         tracing::trace!(
-            replica = request.replica_id,
-            asked = request.partitions.len(),
-            answered = partitions.len(),
+            replica,
+            session = session.id,
+            sent = request.partitions.len(),
+            in_session = session.partitions().len(),
+            answered = answered.len(),
             micros = started.elapsed().as_micros(),
             "served a replica fetch"
         );
-        Ok(Response::new(ReplicaFetchResponse { partitions }))
+        let session_id = session.id;
+        // If the follower gave up on this fetch meanwhile (timeout), its next one carries the
+        // same epoch and is refused: it then starts over with a full fetch.
+        self.sessions()
+            .put_back(replica, session, request.session_epoch);
+        Ok(Response::new(ReplicaFetchResponse {
+            partitions: answered,
+            error_code: 0,
+            session_id,
+        }))
     }
 }
 
@@ -92,9 +147,13 @@ pub fn serve_connections(
     cluster_id: String,
     connections: mpsc::Receiver<TcpStream>,
 ) -> tokio::task::JoinHandle<()> {
-    let service = ReplicationServer::new(ReplicationService { broker, cluster_id })
-        .max_decoding_message_size(MAX_RPC_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_RPC_MESSAGE_BYTES);
+    let service = ReplicationServer::new(ReplicationService {
+        broker,
+        cluster_id,
+        sessions: Mutex::new(LeaderSessions::default()),
+    })
+    .max_decoding_message_size(MAX_RPC_MESSAGE_BYTES)
+    .max_encoding_message_size(MAX_RPC_MESSAGE_BYTES);
     let incoming = tokio_stream::wrappers::ReceiverStream::new(connections)
         .map(Ok::<TcpStream, std::io::Error>);
     tokio::spawn(async move {

@@ -628,7 +628,11 @@ fn reads_across_a_large_segment_return_whole_batches_within_budget() {
                 }
                 out
             };
-            assert_eq!(headers.len(), expected.len(), "start {offset}, budget {budget}");
+            assert_eq!(
+                headers.len(),
+                expected.len(),
+                "start {offset}, budget {budget}"
+            );
             assert_eq!(r.records.len(), expected.iter().sum::<usize>());
             // The high watermark cuts a read at whole batches too.
             let hw = headers.last().unwrap().base_offset;
