@@ -358,10 +358,18 @@ fn preferred_leaders_come_back_after_a_restart() {
         ("leader.imbalance.check.interval.seconds", "1"),
     ]);
     let topic = unique_topic("rebalance");
+    // min.insync.replicas=3: an acks=all write needs every replica fetching from its leader.
     create(
         &cluster,
         &topic,
-        &["--partitions", "6", "--replication-factor", "3"],
+        &[
+            "--partitions",
+            "6",
+            "--replication-factor",
+            "3",
+            "--config",
+            "min.insync.replicas=3",
+        ],
     );
     wait_until(
         &cluster,
@@ -396,5 +404,18 @@ fn preferred_leaders_come_back_after_a_restart() {
             Duration::from_secs(30),
             |r| full_isr(r) && preferred_lead(r),
         );
+        // Every follower fetches from the returned leaders again (a fetcher that idled while
+        // its leader led nothing must wake up for the new leaderships): acks=all writes to
+        // every partition are acknowledged.
+        let producer = common::producer(cluster.node(other), &[("acks", "all")]);
+        let records = (0..6)
+            .map(|p| {
+                rdkafka::producer::FutureRecord::<[u8], [u8]>::to(&topic)
+                    .partition(p)
+                    .payload(b"after the restart".as_slice())
+            })
+            .collect();
+        let delivered = common::send_all(&producer, records);
+        assert_eq!(delivered.len(), 6, "victim {victim}: {delivered:?}");
     }
 }

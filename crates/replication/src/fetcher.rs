@@ -73,6 +73,12 @@ impl View {
         self.refreshed_at = Some(Instant::now());
     }
 
+    /// Forces a rebuild before the next fetch: called after every wait on the leadership
+    /// watch, since that wait consumes the change it woke for.
+    fn invalidate(&mut self) {
+        self.refreshed_at = None;
+    }
+
     fn stale(&self) -> bool {
         self.refreshed_at
             .is_none_or(|at| at.elapsed() >= FULL_REFRESH_INTERVAL)
@@ -110,12 +116,14 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
         let Some(address) = broker.inter_broker_address(leader) else {
             // Not registered (yet) with the inter-broker listener: look again shortly.
             wait_for_change(&mut changes, Some(RETRY_BACKOFF_MS * 4)).await;
+            view.invalidate();
             continue;
         };
         if view.current.is_empty() {
             // Nothing to fetch from this leader: its session is left to expire there.
             session.reset();
             wait_for_change(&mut changes, None).await;
+            view.invalidate();
             continue;
         }
         let rpc = match &client {
@@ -128,6 +136,7 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
                 Err(error) => {
                     tracing::warn!(leader, %address, %error, "bad leader address");
                     wait_for_change(&mut changes, Some(RETRY_BACKOFF_MS)).await;
+                    view.invalidate();
                     continue;
                 }
             },
