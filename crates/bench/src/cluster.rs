@@ -160,6 +160,11 @@ impl LocalCluster {
         self.nodes.iter().map(|n| n.child.id()).collect()
     }
 
+    /// The strata binary the nodes run (its tools ask the cluster things).
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
     /// Every node's bootstrap address, comma-separated.
     pub fn bootstrap(&self) -> String {
         self.nodes

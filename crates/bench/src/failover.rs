@@ -26,6 +26,9 @@ pub struct Failover {
     pub runs: Vec<Duration>,
     /// kill -9 → a new leader in Metadata (polled every 10 ms), one per run.
     pub leader_runs: Vec<Duration>,
+    /// Whether the killed leader was also the active controller (a Raft election on top of
+    /// the broker session), one per run; `None` when the quorum could not be asked.
+    pub victim_was_controller: Vec<Option<bool>>,
     /// Background records acknowledged / failed over all runs.
     pub background_acked: u64,
     /// Background records whose delivery failed (after librdkafka's retries).
@@ -40,6 +43,25 @@ fn leader_and_isr(consumer: &BaseConsumer<StderrLog>, topic: &str) -> Option<(i3
     let t = md.topics().iter().find(|t| t.name() == topic)?;
     let p = t.partitions().iter().find(|p| p.id() == 0)?;
     (p.error().is_none() && p.leader() >= 0).then(|| (p.leader(), p.isr().len()))
+}
+
+/// The active controller's node id, asked with `strata kafka-metadata-quorum` (the tool
+/// users run), or `None` when it cannot tell.
+fn active_controller(binary: &std::path::Path, bootstrap: &str) -> Option<i32> {
+    let out = std::process::Command::new(binary)
+        .args([
+            "kafka-metadata-quorum",
+            "--bootstrap-server",
+            bootstrap,
+            "describe",
+            "--status",
+        ])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("LeaderId:"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Runs `runs` failovers on `cluster` (which must have 3 nodes).
@@ -91,6 +113,7 @@ pub fn run(cluster: &mut LocalCluster, runs: usize) -> anyhow::Result<Failover> 
 
     let mut times = Vec::new();
     let mut leader_times = Vec::new();
+    let mut victim_was_controller = Vec::new();
     let outcome = (|| -> anyhow::Result<()> {
         for run in 0..runs {
             let deadline = Instant::now() + REJOIN_TIMEOUT;
@@ -126,16 +149,21 @@ pub fn run(cluster: &mut LocalCluster, runs: usize) -> anyhow::Result<Failover> 
             producer
                 .flush(Duration::from_secs(10))
                 .map_err(|e| anyhow!("warm-up produce: {e}"))?;
+            let controller = active_controller(cluster.binary(), &bootstrap);
+            victim_was_controller.push(controller.map(|c| c == leader));
+            // The broker-side figure: a separate client, connected before the kill (as a
+            // running client is), polls Metadata every 10 ms until the partition has a live
+            // leader again.
+            let watch_client: BaseConsumer<StderrLog> = client_config(&bootstrap)
+                .create_with_context(StderrLog)
+                .context("metadata watcher")?;
+            let _ = leader_and_isr(&watch_client, &topic);
             let killed = Instant::now();
             cluster.kill(index)?;
-            // The broker-side figure: a separate client polls Metadata every 10 ms until the
-            // partition has a live leader again.
             let watcher = {
-                let (bootstrap, topic) = (bootstrap.clone(), topic.clone());
+                let topic = topic.clone();
+                let meta = watch_client;
                 std::thread::spawn(move || -> Option<Duration> {
-                    let meta: BaseConsumer<StderrLog> = client_config(&bootstrap)
-                        .create_with_context(StderrLog)
-                        .ok()?;
                     while killed.elapsed() < RUN_TIMEOUT {
                         if let Some((l, _)) = leader_and_isr(&meta, &topic) {
                             if l != leader {
@@ -171,8 +199,13 @@ pub fn run(cluster: &mut LocalCluster, runs: usize) -> anyhow::Result<Failover> 
                 .join()
                 .map_err(|_| anyhow!("the metadata watcher panicked"))?
                 .ok_or_else(|| anyhow!("run {run}: no new leader in metadata"))?;
+            let role = match controller {
+                Some(c) if c == leader => " (the active controller)",
+                Some(_) => "",
+                None => " (active controller unknown)",
+            };
             println!(
-                "  failover run {:>2}: killed leader {leader}; new leader in metadata after {:.0} ms, produce acknowledged after {:.0} ms",
+                "  failover run {:>2}: killed leader {leader}{role}; new leader in metadata after {:.0} ms, produce acknowledged after {:.0} ms",
                 run + 1,
                 seen.as_secs_f64() * 1000.0,
                 took.as_secs_f64() * 1000.0
@@ -191,6 +224,7 @@ pub fn run(cluster: &mut LocalCluster, runs: usize) -> anyhow::Result<Failover> 
     Ok(Failover {
         runs: times,
         leader_runs: leader_times,
+        victim_was_controller,
         background_acked: background.0.acked.load(Ordering::Relaxed),
         background_failed: background.0.failed.load(Ordering::Relaxed),
     })

@@ -12,6 +12,7 @@
 //! Workloads (`--workloads`, default `throughput,e2e`; `--all` adds the long ones):
 //! - `throughput`: produce acks=all RF 3, acks=1 RF 3, acks=1 RF 1; consume with one
 //!   consumer, then with a group of three;
+//! - `consume`: one consumer reads `--records` of an existing `--topic` (profiling);
 //! - `e2e`: end-to-end latency at a fixed rate (default: half of the acks=all maximum);
 //! - `failover`: kill -9 of a partition leader under load → first acknowledged produce;
 //! - `scale`: 10,000 partitions (time, RSS, Metadata latency), then a low-rate produce to all;
@@ -101,6 +102,14 @@ struct Args {
     /// The peers script.
     #[arg(long, default_value = "bench/peers.sh")]
     peers_script: PathBuf,
+    /// With `--bootstrap-server`: broker process ids whose CPU to count (e.g. a node started
+    /// by hand to run under `perf`).
+    #[arg(long, value_delimiter = ',')]
+    broker_pids: Vec<u32>,
+    /// `consume` workload: the existing topic to read `--records` from with one consumer
+    /// (for profiling the fetch path on its own).
+    #[arg(long)]
+    topic: Option<String>,
     /// Write every figure as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -148,8 +157,17 @@ fn main() -> anyhow::Result<()> {
     }
     let wanted = |w: &str| args.all || args.workloads.iter().any(|x| x == w);
     for w in &args.workloads {
-        if !["throughput", "e2e", "failover", "scale", "startup"].contains(&w.as_str()) {
-            bail!("unknown workload {w} (throughput, e2e, failover, scale, startup)");
+        if ![
+            "throughput",
+            "consume",
+            "e2e",
+            "failover",
+            "scale",
+            "startup",
+        ]
+        .contains(&w.as_str())
+        {
+            bail!("unknown workload {w} (throughput, consume, e2e, failover, scale, startup)");
         }
     }
     let binary = args.bin.clone().unwrap_or_else(default_binary);
@@ -178,8 +196,13 @@ fn main() -> anyhow::Result<()> {
         (None, Some(c)) => c.bootstrap(),
         (None, None) => bail!("no cluster"),
     };
-    let pids = cluster.as_ref().map(LocalCluster::pids).unwrap_or_default();
-    let replicated = args.nodes >= 3 || args.bootstrap_server.is_some();
+    let pids = cluster
+        .as_ref()
+        .map(LocalCluster::pids)
+        .unwrap_or_else(|| args.broker_pids.clone());
+    // `--nodes` (3 by default) also says what an external cluster is: `--nodes 1` runs only
+    // the unreplicated rows against it.
+    let replicated = args.nodes >= 3;
     let mut rows: Vec<Measured> = Vec::new();
     let mut acks_all_max = None;
 
@@ -239,6 +262,18 @@ fn main() -> anyhow::Result<()> {
                 json.insert("group_join_ms".into(), ms(joined).into());
             }
         }
+        bar.inc(1);
+    }
+
+    if args.workloads.iter().any(|w| w == "consume") {
+        let Some(topic) = &args.topic else {
+            bail!("the consume workload reads an existing topic: give --topic");
+        };
+        bar.set_message("consume");
+        let label = format!("consume {topic}, one consumer");
+        rows.push(measure(&pids, || {
+            consume(&bootstrap, topic, args.partitions, args.records, &label)
+        })?);
         bar.inc(1);
     }
 
@@ -322,6 +357,7 @@ fn main() -> anyhow::Result<()> {
             serde_json::json!({
                 "runs_ms": f.runs.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                     "new_leader_in_metadata_ms": f.leader_runs.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+                "victim_was_controller": f.victim_was_controller,
                 "min_ms": ms(min), "median_ms": ms(median), "max_ms": ms(max),
                 "background_acked": f.background_acked, "background_failed": f.background_failed,
             }),
@@ -342,7 +378,10 @@ fn main() -> anyhow::Result<()> {
 
     if wanted("scale") {
         // Restarted nodes (failover) have new pids.
-        let pids = cluster.as_ref().map(LocalCluster::pids).unwrap_or_default();
+        let pids = cluster
+            .as_ref()
+            .map(LocalCluster::pids)
+            .unwrap_or_else(|| args.broker_pids.clone());
         let outcome = (|| -> anyhow::Result<()> {
             bar.set_message("scale");
             let s = scale::run(

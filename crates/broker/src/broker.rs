@@ -404,6 +404,24 @@ impl Broker {
         read(&self.partitions).get(topic, partition).cloned()
     }
 
+    /// Resolves many partitions under one lock, with the hosted set's generation: while
+    /// [`Broker::partitions_generation`] stays equal, the answer stays true.
+    pub(crate) fn resolve_partitions<'a>(
+        &self,
+        keys: impl Iterator<Item = (&'a str, i32)>,
+    ) -> (Vec<Option<Arc<Partition>>>, u64) {
+        let map = read(&self.partitions);
+        (
+            keys.map(|(t, p)| map.get(t, p).cloned()).collect(),
+            map.generation(),
+        )
+    }
+
+    /// Bumped whenever a partition starts or stops being hosted here.
+    pub(crate) fn partitions_generation(&self) -> u64 {
+        read(&self.partitions).generation()
+    }
+
     /// Produce with the wait acks call for: acks=all answers once the write is committed
     /// (see [`Broker::wait_for_replication`]); acks=0/1 once it is in the leader's log.
     pub async fn produce_and_replicate(

@@ -24,4 +24,4 @@ pub use broker::{Broker, FetchPartition, FetchedPartition, ListOffsetResult};
 pub use config::BrokerConfig;
 pub use error::BrokerError;
 pub use partition::Partition;
-pub use replication::{ReplicaFetchError, ReplicaFetchPartition, ReplicaFetchResult};
+pub use replication::{ReplicaFetchError, ReplicaFetchPartition, ReplicaFetchResult, SessionMemo};

@@ -193,6 +193,9 @@ pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[derive(Default)]
 pub(crate) struct PartitionMap {
     by_topic: HashMap<String, HashMap<i32, Arc<Partition>>>,
+    /// Bumped by every insert and remove: what was resolved at an equal generation is still
+    /// what a lookup would return (fetch sessions keep their partitions resolved).
+    generation: u64,
 }
 
 impl PartitionMap {
@@ -203,6 +206,7 @@ impl PartitionMap {
 
     /// Adds or replaces a partition.
     pub(crate) fn insert(&mut self, topic: &str, index: i32, partition: Arc<Partition>) {
+        self.generation += 1;
         self.by_topic
             .entry(topic.to_string())
             .or_default()
@@ -211,12 +215,18 @@ impl PartitionMap {
 
     /// Removes a partition.
     pub(crate) fn remove(&mut self, topic: &str, index: i32) {
+        self.generation += 1;
         if let Some(partitions) = self.by_topic.get_mut(topic) {
             partitions.remove(&index);
             if partitions.is_empty() {
                 self.by_topic.remove(topic);
             }
         }
+    }
+
+    /// The count of inserts and removes so far.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// Every hosted partition.

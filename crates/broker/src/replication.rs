@@ -33,6 +33,41 @@ use crate::partition::{FollowerProgress, LeaderProgress, Partition, PartitionSta
 /// ISR. Dead or paused followers leave much sooner, when the controller fences them.
 pub const DEFAULT_REPLICA_LAG_TIME_MAX_MS: u64 = 30_000;
 
+/// Longest time a fetch session leaves its quiet partitions unserved (see
+/// [`Broker::replica_fetch_in_session`]).
+pub const MAX_QUIET_SWEEP_INTERVAL_MS: i64 = 1_000;
+
+/// What a leader keeps between the fetches of one follower's session, so that a round costs
+/// what changed rather than the partitions followed: the partitions resolved (valid while the
+/// hosted set's generation holds), each one's change count when last served, and whether
+/// that answer was the quiet one (follower caught up, nothing to say).
+#[derive(Default)]
+pub struct SessionMemo {
+    hosted: Vec<Option<Arc<Partition>>>,
+    seen: Vec<u64>,
+    quiet: Vec<bool>,
+    generation: Option<u64>,
+    last_sweep_ms: i64,
+}
+
+impl SessionMemo {
+    /// Forgets everything (the session's partitions changed places): the next fetch resolves
+    /// and serves every partition.
+    pub fn reset(&mut self) {
+        self.generation = None;
+    }
+}
+
+impl std::fmt::Debug for SessionMemo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionMemo")
+            .field("partitions", &self.hosted.len())
+            .field("generation", &self.generation)
+            .field("last_sweep_ms", &self.last_sweep_ms)
+            .finish()
+    }
+}
+
 /// How long an AlterPartition may wait for the controller before the leader gives up on it
 /// (and retries on a later fetch or lag check).
 pub const ALTER_PARTITION_TIMEOUT_MS: u64 = 5_000;
@@ -203,18 +238,31 @@ pub(crate) fn maybe_advance_high_watermark(partition: &Partition, node: i32) -> 
 }
 
 impl Broker {
-    /// A follower's fetch (the leader side): for each partition, checks the follower's epoch
-    /// and divergence, records its position (moving the high watermark and perhaps adding it
-    /// back to the ISR), and returns the batches after its fetch offset, up to the log end.
-    /// Waits up to `max_wait` for data when there is none for any partition.
-    pub async fn replica_fetch(
+    /// A follower's fetch in its session (the leader side): for each partition due a look,
+    /// checks the follower's epoch and divergence, records its position (moving the high
+    /// watermark and perhaps adding it back to the ISR), and returns the batches after its
+    /// fetch offset, up to the log end. Waits up to `max_wait` for data when there is none.
+    ///
+    /// A partition is due when the follower described it anew (`requested`), when it changed
+    /// on this leader since it was last served, when its last answer was not the quiet one,
+    /// or on a sweep ([`quiet_sweep_interval_ms`]). The rest are followers caught up with a
+    /// partition that has not moved: serving them would only refresh the follower's
+    /// caught-up time, which the sweep does often enough for `replica.lag.time.max.ms`. So a
+    /// round costs what changed, not the thousands of partitions a session may hold.
+    ///
+    /// Returns `(index in partitions, result)` for the partitions served; the others have
+    /// nothing to say.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn replica_fetch_in_session(
         &self,
         replica_id: i32,
         partitions: &[ReplicaFetchPartition],
+        requested: &[bool],
+        memo: &mut SessionMemo,
         max_wait: Duration,
         max_bytes_per_partition: usize,
         max_bytes: usize,
-    ) -> Vec<ReplicaFetchResult> {
+    ) -> Vec<(usize, ReplicaFetchResult)> {
         let deadline = Instant::now() + max_wait;
         let mut appended = self.appended.subscribe();
         appended.borrow_and_update();
@@ -225,36 +273,56 @@ impl Broker {
             .brokers
             .get(&replica_id)
             .is_some_and(|b| !b.fenced);
-        // Resolved once: a wake-up re-reads only partitions whose change count moved, so a
-        // long poll over thousands of partitions costs one atomic load per partition per wake.
-        let hosted: Vec<Option<Arc<Partition>>> = partitions
-            .iter()
-            .map(|p| self.partition(&p.topic, p.partition))
-            .collect();
-        let mut seen: Vec<u64> = hosted
-            .iter()
-            .map(|p| p.as_ref().map_or(0, |p| p.changes()))
-            .collect();
+        let n = partitions.len();
+        if memo.generation != Some(self.partitions_generation()) || memo.hosted.len() != n {
+            let (hosted, generation) =
+                self.resolve_partitions(partitions.iter().map(|p| (p.topic.as_str(), p.partition)));
+            memo.hosted = hosted;
+            memo.seen = vec![u64::MAX; n];
+            memo.quiet = vec![false; n];
+            memo.generation = Some(generation);
+        }
+        let now = now_ms();
+        let sweep = now.saturating_sub(memo.last_sweep_ms) >= self.quiet_sweep_interval_ms();
+        if sweep {
+            memo.last_sweep_ms = now;
+        }
+        // Where each served partition's result sits in `results`.
+        let mut slot: Vec<Option<usize>> = vec![None; n];
+        let mut results: Vec<(usize, ReplicaFetchResult)> = Vec::new();
         let mut remaining = max_bytes;
-        let mut results: Vec<ReplicaFetchResult> = partitions
-            .iter()
-            .zip(&hosted)
-            .map(|(p, hosted)| {
-                let result = self.replica_fetch_one(
+        for (i, request) in partitions.iter().enumerate() {
+            let hosted = memo.hosted[i].as_ref();
+            let changes = hosted.map_or(0, |p| p.changes());
+            let due = sweep
+                || requested.get(i).copied().unwrap_or(true)
+                || !memo.quiet[i]
+                || changes != memo.seen[i];
+            if !due {
+                continue;
+            }
+            memo.seen[i] = changes;
+            let quiet = hosted.and_then(|p| Self::quiet_fetch(p, replica_id, request));
+            let is_quiet = quiet.is_some();
+            let result = quiet.unwrap_or_else(|| {
+                self.replica_fetch_one(
                     replica_id,
-                    p,
-                    hosted.as_ref(),
+                    request,
+                    hosted,
                     Some(isr_eligible),
                     max_bytes_per_partition.min(remaining),
-                );
-                remaining = remaining.saturating_sub(result.records.len());
-                result
-            })
-            .collect();
+                )
+            });
+            let quiet = is_quiet;
+            memo.quiet[i] = quiet;
+            remaining = remaining.saturating_sub(result.records.len());
+            slot[i] = Some(results.len());
+            results.push((i, result));
+        }
         loop {
-            let ready = results
-                .iter()
-                .any(|r| r.error.is_some() || r.diverging_epoch.is_some() || !r.records.is_empty());
+            let ready = results.iter().any(|(_, r)| {
+                r.error.is_some() || r.diverging_epoch.is_some() || !r.records.is_empty()
+            });
             let now = Instant::now();
             if ready || now >= deadline {
                 return results;
@@ -267,26 +335,44 @@ impl Broker {
             }
             appended.borrow_and_update();
             for (i, request) in partitions.iter().enumerate() {
-                let Some(partition) = &hosted[i] else {
+                let Some(partition) = &memo.hosted[i] else {
                     continue;
                 };
                 let changes = partition.changes();
-                if changes == seen[i] {
+                if changes == memo.seen[i] {
                     continue;
                 }
-                seen[i] = changes;
-                results[i] = self.replica_fetch_one(
+                memo.seen[i] = changes;
+                let result = self.replica_fetch_one(
                     replica_id,
                     request,
                     Some(partition),
                     None,
                     max_bytes_per_partition.min(remaining),
                 );
-                remaining = remaining.saturating_sub(results[i].records.len());
+                // Served without recording the follower's position: look again next round.
+                memo.quiet[i] = false;
+                remaining = remaining.saturating_sub(result.records.len());
+                match slot[i] {
+                    Some(at) => results[at].1 = result,
+                    None => {
+                        slot[i] = Some(results.len());
+                        results.push((i, result));
+                    }
+                }
             }
         }
     }
 
+    /// How often a fetch session serves its quiet partitions anyway, refreshing their
+    /// followers' caught-up times: a tenth of `replica.lag.time.max.ms`, at most a second, so
+    /// skipping them never makes a follower look lagging.
+    fn quiet_sweep_interval_ms(&self) -> i64 {
+        let lag = i64::try_from(self.config.replica_lag_time_max_ms).unwrap_or(i64::MAX);
+        (lag / 10).clamp(1, MAX_QUIET_SWEEP_INTERVAL_MS)
+    }
+
+    /// One partition of a follower's fetch, past the quiet path ([`Broker::quiet_fetch`]).
     fn replica_fetch_one(
         &self,
         replica_id: i32,
@@ -297,11 +383,6 @@ impl Broker {
         max_bytes: usize,
     ) -> ReplicaFetchResult {
         let node = self.config.node_id;
-        if let (Some(_), Some(partition)) = (record_progress, hosted) {
-            if let Some(quiet) = Self::quiet_fetch(partition, replica_id, request) {
-                return quiet;
-            }
-        }
         let led = match hosted {
             Some(p) if p.state().leader == node => Ok(Arc::clone(p)),
             _ => self.leader_partition(&request.topic, request.partition),

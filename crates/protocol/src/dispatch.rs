@@ -243,7 +243,13 @@ fn encode_response(
     api_key: ApiKey,
     response: &ResponseKind,
 ) -> Outcome {
-    let mut buf = BytesMut::with_capacity(256);
+    // A fetch response carries megabytes of records: size it once instead of growing (and
+    // copying) the buffer through every doubling.
+    let capacity = match response {
+        ResponseKind::Fetch(fetch) => fetch.compute_size(version).unwrap_or(0),
+        _ => 0,
+    };
+    let mut buf = BytesMut::with_capacity(capacity.max(256) + 64);
     buf.extend_from_slice(&[0, 0, 0, 0]);
     let response_header = ResponseHeader::default().with_correlation_id(header.correlation_id);
     let encoded = response_header

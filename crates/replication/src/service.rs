@@ -101,28 +101,36 @@ impl Replication for ReplicationService {
             .unwrap_or(0)
             .min(max_bytes);
         let started = std::time::Instant::now();
-        let results = self
-            .broker
-            .replica_fetch(
-                replica,
-                session.partitions(),
-                wait,
-                partition_max_bytes,
-                max_bytes,
-            )
-            .await;
-        let answered: Vec<_> = session
-            .partitions()
-            .iter()
-            .zip(results)
-            .filter(|(p, r)| r.is_news_for(p))
-            .map(|(p, r)| result_to_wire(p, r))
-            .collect();
+        let mut session = session;
+        let (in_session, answered) = {
+            let (partitions, requested, memo) = session.fetch_view();
+            let results = self
+                .broker
+                .replica_fetch_in_session(
+                    replica,
+                    partitions,
+                    requested,
+                    memo,
+                    wait,
+                    partition_max_bytes,
+                    max_bytes,
+                )
+                .await;
+            let answered: Vec<_> = results
+                .into_iter()
+                .filter_map(|(i, r)| {
+                    let p = partitions.get(i)?;
+                    r.is_news_for(p).then(|| result_to_wire(p, r))
+                })
+                .collect();
+            (partitions.len(), answered)
+        };
+        session.served();
         tracing::trace!(
             replica,
             session = session.id,
             sent = request.partitions.len(),
-            in_session = session.partitions().len(),
+            in_session,
             answered = answered.len(),
             micros = started.elapsed().as_micros(),
             "served a replica fetch"

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use strata_broker::ReplicaFetchPartition;
+use strata_broker::{ReplicaFetchPartition, SessionMemo};
 
 /// At most this many sessions are kept by a leader; the least recently used goes first. A
 /// follower holds one session per leader, so this only bounds what bad requests can pin.
@@ -48,6 +48,10 @@ pub struct LeaderSession {
     partitions: Vec<ReplicaFetchPartition>,
     /// Position of each partition in `partitions`.
     index: HashMap<PartitionKey, usize>,
+    /// Partitions the fetch being served described anew (parallel to `partitions`).
+    requested: Vec<bool>,
+    /// What the broker keeps between this session's fetches.
+    memo: SessionMemo,
     last_used: Instant,
 }
 
@@ -58,6 +62,8 @@ impl LeaderSession {
             next_epoch: 1,
             partitions: Vec::with_capacity(partitions.len()),
             index: HashMap::with_capacity(partitions.len()),
+            requested: Vec::with_capacity(partitions.len()),
+            memo: SessionMemo::default(),
             last_used: Instant::now(),
         };
         for p in partitions {
@@ -71,14 +77,30 @@ impl LeaderSession {
         &self.partitions
     }
 
+    /// What a fetch of the session is served from: every partition, which of them the
+    /// follower described anew in this fetch, and the broker's memo of earlier fetches.
+    pub fn fetch_view(&mut self) -> (&[ReplicaFetchPartition], &[bool], &mut SessionMemo) {
+        (&self.partitions, &self.requested, &mut self.memo)
+    }
+
+    /// Marks the fetch served: the next one's `requested` starts empty.
+    pub fn served(&mut self) {
+        self.requested.fill(false);
+    }
+
     /// Adds a partition or replaces what the session knew of it.
     pub fn upsert(&mut self, p: ReplicaFetchPartition) {
         match self.index.get(&(p.topic.clone(), p.partition)) {
-            Some(&at) => self.partitions[at] = p,
+            Some(&at) => {
+                self.partitions[at] = p;
+                self.requested[at] = true;
+            }
             None => {
                 self.index
                     .insert((p.topic.clone(), p.partition), self.partitions.len());
                 self.partitions.push(p);
+                self.requested.push(true);
+                self.memo.reset();
             }
         }
     }
@@ -89,6 +111,8 @@ impl LeaderSession {
             return;
         };
         self.partitions.swap_remove(at);
+        self.requested.swap_remove(at);
+        self.memo.reset();
         if let Some(moved) = self.partitions.get(at) {
             self.index
                 .insert((moved.topic.clone(), moved.partition), at);
@@ -346,6 +370,41 @@ mod tests {
                 (&key.0, key.1)
             );
         }
+    }
+
+    #[test]
+    fn leader_session_marks_what_each_fetch_described() {
+        let mut s = LeaderSession::new(7, vec![part("a", 0, 0), part("a", 1, 0), part("b", 0, 0)]);
+        assert_eq!(
+            s.fetch_view().1,
+            &[true, true, true],
+            "a new session serves all"
+        );
+        s.served();
+        assert_eq!(s.fetch_view().1, &[false, false, false]);
+        s.upsert(part("a", 1, 5));
+        let described: Vec<_> = {
+            let (partitions, requested, _) = s.fetch_view();
+            partitions
+                .iter()
+                .zip(requested)
+                .filter(|(_, r)| **r)
+                .map(|(p, _)| (p.topic.clone(), p.partition))
+                .collect()
+        };
+        assert_eq!(described, vec![("a".to_string(), 1)]);
+        s.served();
+        s.remove("a", 0);
+        s.upsert(part("c", 3, 1));
+        let (partitions, requested, _) = s.fetch_view();
+        assert_eq!(partitions.len(), requested.len());
+        let described: Vec<_> = partitions
+            .iter()
+            .zip(requested)
+            .filter(|(_, r)| **r)
+            .map(|(p, _)| (p.topic.clone(), p.partition))
+            .collect();
+        assert_eq!(described, vec![("c".to_string(), 3)]);
     }
 
     #[test]

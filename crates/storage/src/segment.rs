@@ -84,9 +84,8 @@ impl<'a> Scanner<'a> {
             let want = len
                 .max(SCAN_CHUNK_BYTES)
                 .min(usize::try_from(self.file_size - pos).unwrap_or(usize::MAX));
-            self.buf.resize(want, 0);
-            self.file
-                .read_exact_at(&mut self.buf, pos)
+            self.buf.clear();
+            read_exact_at_into(self.file, &mut self.buf, want, pos)
                 .map_err(|e| StorageError::io(self.path, e))?;
             self.buf_start = pos;
         }
@@ -157,12 +156,39 @@ impl<'a> Scanner<'a> {
             let to = (end - self.buf_start) as usize;
             return Ok(Bytes::from(std::mem::take(&mut self.buf)).slice(from..to));
         }
-        let mut buf = vec![0u8; (end - start) as usize];
-        self.file
-            .read_exact_at(&mut buf, start)
+        let mut buf = Vec::new();
+        read_exact_at_into(self.file, &mut buf, (end - start) as usize, start)
             .map_err(|e| StorageError::io(self.path, e))?;
         Ok(Bytes::from(buf))
     }
+}
+
+/// Appends exactly `len` bytes of `file` at `at` to `buf`, reading into its spare capacity:
+/// a fetch of a megabyte reads a megabyte, without first zeroing it (the zeroing was a sixth
+/// of a consuming broker's CPU).
+fn read_exact_at_into(file: &File, buf: &mut Vec<u8>, len: usize, at: u64) -> std::io::Result<()> {
+    let target = buf.len() + len;
+    buf.reserve_exact(len);
+    while buf.len() < target {
+        let done = (buf.len() + len - target) as u64;
+        match rustix::io::pread(file, rustix::buffer::spare_capacity(buf), at + done) {
+            Ok(0) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "file ends {} bytes short of a read at {at}",
+                        target - buf.len()
+                    ),
+                ))
+            }
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    // The allocator may have given more capacity than asked, and the read filled it.
+    buf.truncate(target);
+    Ok(())
 }
 
 /// Writes every byte of `parts`, in order, at `at`: one `pwritev` for the usual append (a
@@ -596,9 +622,8 @@ impl Segment {
 
     /// The bytes `[start, end)` of the log file.
     pub(crate) fn read_range(&self, start: u64, end: u64) -> Result<Bytes, StorageError> {
-        let mut buf = vec![0u8; (end - start) as usize];
-        self.log
-            .read_exact_at(&mut buf, start)
+        let mut buf = Vec::new();
+        read_exact_at_into(&self.log, &mut buf, (end - start) as usize, start)
             .map_err(|e| StorageError::io(&self.log_path, e))?;
         Ok(Bytes::from(buf))
     }
@@ -758,5 +783,28 @@ fn push_time_entry(entries: &mut Vec<(i64, u32)>, ts: i64, rel: i64) {
     match entries.last() {
         Some(&(last_ts, last_rel)) if ts <= last_ts || rel < last_rel => {}
         _ => entries.push((ts, rel)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_exact_at_into;
+    use std::io::Write;
+
+    #[test]
+    fn reads_exactly_into_spare_capacity_and_reports_a_short_file() {
+        let mut file = tempfile::tempfile().expect("temp file");
+        let content: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+        file.write_all(&content).expect("write");
+        let mut buf = b"prefix".to_vec();
+        read_exact_at_into(&file, &mut buf, 200_000, 1_000).expect("read");
+        assert_eq!(&buf[..6], b"prefix");
+        assert_eq!(&buf[6..], &content[1_000..201_000]);
+        let mut short = Vec::new();
+        let error = read_exact_at_into(&file, &mut short, 10, 299_995).expect_err("past the end");
+        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
+        let mut empty = Vec::new();
+        read_exact_at_into(&file, &mut empty, 0, 400_000).expect("an empty read");
+        assert!(empty.is_empty());
     }
 }
