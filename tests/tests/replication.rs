@@ -349,3 +349,85 @@ fn rolling_restart_under_load_loses_nothing_and_fails_no_send() {
     assert!(acked.len() > 300, "too few writes: {}", acked.len());
     check_history(&cluster, &topic, &acked);
 }
+
+/// A leader's fetch session serves a caught-up, quiet partition only on a sweep (every tenth
+/// of `replica.lag.time.max.ms`): its followers must stay in the ISR while another partition
+/// is busy for several lag times, and what is then written to the quiet partitions (acks=all
+/// with `min.insync.replicas=3`) must survive a kill -9 of their leader.
+#[test]
+fn quiet_partitions_keep_a_full_isr_while_another_is_busy() {
+    let mut cluster = Cluster::start_with(&[("replica.lag.time.max.ms", "1500")]);
+    let topic = unique_topic("quiet");
+    let (ok, out, err) = tool(
+        cluster.node(1),
+        &[
+            "--create",
+            "--topic",
+            &topic,
+            "--partitions",
+            &PARTITIONS.to_string(),
+            "--replication-factor",
+            "3",
+            "--config",
+            "min.insync.replicas=3",
+        ],
+    );
+    assert!(ok, "create {topic}: {out}{err}");
+    wait_for_full_isr(&cluster, &topic);
+    let producer = idempotent_producer(&cluster);
+    // Partition 0 is written for four lag times; 1 and 2 are left alone meanwhile.
+    let busy_until = Instant::now() + Duration::from_secs(6);
+    let mut sent = 0u32;
+    while Instant::now() < busy_until {
+        let value = format!("busy-{sent}");
+        let acked = block_on(
+            producer.send(
+                FutureRecord::<[u8], [u8]>::to(&topic)
+                    .payload(value.as_bytes())
+                    .partition(0),
+                Duration::from_secs(10),
+            ),
+        );
+        assert!(acked.is_ok(), "busy write {sent}: {acked:?}");
+        sent += 1;
+        if sent % 50 == 0 {
+            let rows = leaders(&describe(cluster.node(1), &topic));
+            for (p, _, isr) in &rows {
+                assert_eq!(
+                    isr.split(',').count(),
+                    3,
+                    "partition {p} lost an ISR member while quiet: {rows:?}"
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for p in 1..PARTITIONS {
+        let acked = block_on(
+            producer.send(
+                FutureRecord::<[u8], [u8]>::to(&topic)
+                    .payload(format!("after-quiet-{p}").as_bytes())
+                    .partition(p),
+                Duration::from_secs(10),
+            ),
+        );
+        assert!(
+            acked.is_ok(),
+            "acks=all with min.insync.replicas=3 to the quiet partition {p}: {acked:?}"
+        );
+    }
+    drop(producer);
+    let victim = leader_of(&cluster, 1, &topic, 1);
+    cluster.node_mut(victim).kill9();
+    let survivor = (1..=3).find(|id| *id != victim).expect("a survivor");
+    eventually(&cluster, survivor, &topic, "a new leader of 1", |rows| {
+        rows.iter()
+            .any(|(p, leader, _)| *p == 1 && *leader > 0 && *leader != victim)
+    });
+    let log = read_partition(&cluster, &topic, 1);
+    assert_eq!(
+        log.iter().map(|(_, v)| v.as_slice()).collect::<Vec<_>>(),
+        vec![&b"after-quiet-1"[..]],
+        "the acknowledged write to a quiet partition survives its leader"
+    );
+}
