@@ -251,6 +251,10 @@ pub fn produce(
     })
 }
 
+/// A consumer that receives nothing for this long has stalled (a broker whose fetch answers
+/// the client rejects): the workload fails instead of waiting out its 300 s.
+const CONSUME_STALL: Duration = Duration::from_secs(30);
+
 /// Consumes `records` records from the beginning of every partition (assign, no group).
 pub fn consume(
     bootstrap: &str,
@@ -278,12 +282,17 @@ pub fn consume(
     let started = Instant::now();
     let deadline = started + Duration::from_secs(300);
     let (mut count, mut bytes) = (0u64, 0u64);
+    let mut last_record = started;
     while count < records {
         if Instant::now() > deadline {
             bail!("consumed {count} of {records} records in 300 s");
         }
+        if last_record.elapsed() > CONSUME_STALL {
+            bail!("consumed {count} of {records} records, then nothing for {CONSUME_STALL:?}");
+        }
         if let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
             use rdkafka::message::Message;
+            last_record = Instant::now();
             count += 1;
             bytes += m.payload().map_or(0, |p| p.len() as u64);
         }
