@@ -390,7 +390,7 @@ fn quiet_partitions_keep_a_full_isr_while_another_is_busy() {
         );
         assert!(acked.is_ok(), "busy write {sent}: {acked:?}");
         sent += 1;
-        if sent % 50 == 0 {
+        if sent.is_multiple_of(50) {
             let rows = leaders(&describe(cluster.node(1), &topic));
             for (p, _, isr) in &rows {
                 assert_eq!(

@@ -51,6 +51,11 @@ pub struct Connection {
     next_correlation_id: i32,
     /// api key -> (min, max) as announced by the broker.
     broker_versions: HashMap<i16, (i16, i16)>,
+    /// Set while a request is on the wire and its response not wholly read. Still set at the
+    /// next request when the previous one was abandoned (its future dropped, e.g. a fetch
+    /// cut short by Ctrl-C) or failed midway: its response may yet arrive or be half read,
+    /// so the stream is out of step and is replaced before it is used again.
+    in_flight: bool,
 }
 
 impl std::fmt::Debug for Connection {
@@ -71,34 +76,14 @@ fn api_name(key: i16) -> String {
 impl Connection {
     /// Opens a TCP connection to `addr` (`host:port`) and negotiates API versions.
     pub async fn connect(addr: &str, client_id: &str) -> Result<Connection> {
-        let connect = TcpStream::connect(addr);
-        let stream =
-            match tokio::time::timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), connect).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(source)) => {
-                    return Err(ClientError::Connect {
-                        addr: addr.to_string(),
-                        source,
-                    })
-                }
-                Err(_) => {
-                    return Err(ClientError::Connect {
-                        addr: addr.to_string(),
-                        source: std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            format!("connect timed out after {CONNECT_TIMEOUT_MS} ms"),
-                        ),
-                    })
-                }
-            };
-        // Small request/response exchanges; Nagle only adds latency.
-        let _ = stream.set_nodelay(true);
+        let stream = open_stream(addr).await?;
         let mut conn = Connection {
             addr: addr.to_string(),
             stream,
             client_id: client_id.to_string(),
             next_correlation_id: 0,
             broker_versions: HashMap::new(),
+            in_flight: false,
         };
         conn.negotiate_versions().await?;
         Ok(conn)
@@ -108,7 +93,32 @@ impl Connection {
     pub fn addr(&self) -> &str {
         &self.addr
     }
+}
 
+/// Opens a TCP stream to `addr`, within [`CONNECT_TIMEOUT_MS`].
+async fn open_stream(addr: &str) -> Result<TcpStream> {
+    let connect = TcpStream::connect(addr);
+    let connect_error = |source| ClientError::Connect {
+        addr: addr.to_string(),
+        source,
+    };
+    let stream =
+        match tokio::time::timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), connect).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(source)) => return Err(connect_error(source)),
+            Err(_) => {
+                return Err(connect_error(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connect timed out after {CONNECT_TIMEOUT_MS} ms"),
+                )))
+            }
+        };
+    // Small request/response exchanges; Nagle only adds latency.
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+impl Connection {
     /// The broker's announced (min, max) version range for an API, if it supports it.
     pub fn broker_version_range(&self, key: ApiKey) -> Option<(i16, i16)> {
         self.broker_versions.get(&(key as i16)).copied()
@@ -285,13 +295,21 @@ impl Connection {
         })?;
         frame[0..4].copy_from_slice(&size.to_be_bytes());
 
+        if self.in_flight {
+            // The previous request was abandoned or failed midway (see the field).
+            tracing::debug!(addr = %self.addr, "reopening a connection left mid-request");
+            self.stream = open_stream(&self.addr).await?;
+            self.in_flight = false;
+        }
         let addr = self.addr.clone();
         let io_err = |source| ClientError::Io {
             addr: addr.clone(),
             source,
         };
+        self.in_flight = true;
         self.stream.write_all(&frame).await.map_err(io_err)?;
         if !expect_response {
+            self.in_flight = false;
             return Ok(None);
         }
 
@@ -342,6 +360,7 @@ impl Connection {
         }
         // `frame` now holds only the body.
         debug_assert!(frame.remaining() <= MAX_RESPONSE_FRAME_BYTES);
+        self.in_flight = false;
         Ok(Some(frame))
     }
 }

@@ -15,6 +15,7 @@ use strata_client::{
 
 use crate::args::{self, opt, Arity, OptSpec};
 use crate::formatter::MessageFormatter;
+use crate::interrupt::Interrupt;
 use crate::props::{self, Props};
 
 /// Broker-side long-poll per fetch round.
@@ -398,6 +399,7 @@ fn timeout_exit() {
 
 /// Runs the consume loop; returns (messages printed, exit code).
 async fn consume(s: &ConsumerSettings) -> (u64, i32) {
+    let interrupt = Interrupt::listen();
     let mut count: u64 = 0;
     let started = Instant::now();
     let deadline = s.timeout_ms.map(|t| started + Duration::from_millis(t));
@@ -410,7 +412,7 @@ async fn consume(s: &ConsumerSettings) -> (u64, i32) {
     };
     let parts = tokio::select! {
         r = assignment(&mut client, s, deadline) => r,
-        _ = tokio::signal::ctrl_c() => return (0, 0),
+        _ = interrupt.wait() => return (0, 0),
     };
     let parts = match parts {
         Ok(Some(p)) => p,
@@ -426,7 +428,7 @@ async fn consume(s: &ConsumerSettings) -> (u64, i32) {
     if let Some(group) = &s.group {
         let mut topics: Vec<String> = parts.iter().map(|(t, _)| t.clone()).collect();
         topics.dedup();
-        return consume_group(&mut client, s, group, topics).await;
+        return consume_group(&mut client, s, group, topics, &interrupt).await;
     }
     let mut positions: BTreeMap<(String, i32), i64> = BTreeMap::new();
     for (t, p) in &parts {
@@ -450,7 +452,16 @@ async fn consume(s: &ConsumerSettings) -> (u64, i32) {
     }
     let mut last_record = Instant::now();
     loop {
-        match fetch_step(&mut client, s, &mut positions, &mut count, &mut last_record).await {
+        match fetch_step(
+            &mut client,
+            s,
+            &mut positions,
+            &mut count,
+            &mut last_record,
+            &interrupt,
+        )
+        .await
+        {
             Step::Continue => {}
             Step::Stop => return (count, 0),
         }
@@ -471,7 +482,11 @@ async fn fetch_step(
     positions: &mut BTreeMap<(String, i32), i64>,
     count: &mut u64,
     last_record: &mut Instant,
+    interrupt: &Interrupt,
 ) -> Step {
+    if interrupt.raised() {
+        return Step::Stop;
+    }
     if s.max_messages.is_some_and(|m| *count >= m) {
         return Step::Stop;
     }
@@ -500,13 +515,13 @@ async fn fetch_step(
         // A group member with no partitions: wait like a fetch would.
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))) => {}
-            _ = tokio::signal::ctrl_c() => return Step::Stop,
+            _ = interrupt.wait() => return Step::Stop,
         }
         return Step::Continue;
     }
     let fetched = tokio::select! {
         r = client.fetch_many(&targets, wait, FETCH_MAX_BYTES, s.isolation_level) => r,
-        _ = tokio::signal::ctrl_c() => return Step::Stop,
+        _ = interrupt.wait() => return Step::Stop,
     };
     let fetched = match fetched {
         Ok(f) => f,
@@ -579,6 +594,7 @@ async fn consume_group(
     s: &ConsumerSettings,
     group: &str,
     topics: Vec<String>,
+    interrupt: &Interrupt,
 ) -> (u64, i32) {
     let mut member = GroupMember::new(group, topics);
     member.session_timeout_ms = s.session_timeout_ms;
@@ -589,7 +605,7 @@ async fn consume_group(
     'rejoin: loop {
         let joined = tokio::select! {
             r = member.join(client) => r,
-            _ = tokio::signal::ctrl_c() => return (count, 0),
+            _ = interrupt.wait() => return (count, 0),
         };
         let parts = match joined {
             Ok(p) => p,
@@ -635,7 +651,15 @@ async fn consume_group(
         let mut last_heartbeat = Instant::now();
         let mut last_commit = Instant::now();
         loop {
-            let step = fetch_step(client, s, &mut positions, &mut count, &mut last_record).await;
+            let step = fetch_step(
+                client,
+                s,
+                &mut positions,
+                &mut count,
+                &mut last_record,
+                interrupt,
+            )
+            .await;
             if let Step::Stop = step {
                 if let Err(e) = member.commit(client, &positions).await {
                     tracing::warn!(error = %e, "final offset commit failed");

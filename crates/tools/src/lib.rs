@@ -16,6 +16,7 @@ pub mod describe;
 pub mod formatter;
 pub mod groups_tool;
 pub mod healthcheck;
+pub mod interrupt;
 pub mod leader_election;
 pub mod line_reader;
 pub mod metadata_quorum;

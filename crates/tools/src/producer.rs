@@ -454,6 +454,7 @@ async fn run(settings: ProducerSettings) -> i32 {
         sticky_partition: None,
         sticky_bytes: 0,
     };
+    let interrupt = crate::interrupt::Interrupt::listen();
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Input>(1024);
     spawn_stdin_reader(tx);
     let mut pending: BTreeMap<i32, (Vec<ProduceRecord>, usize)> = BTreeMap::new();
@@ -526,7 +527,7 @@ async fn run(settings: ProducerSettings) -> i32 {
                     break;
                 }
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = interrupt.wait() => break,
         }
     }
     // Like Kafka's producer.close(): deliver whatever is still queued.
