@@ -23,6 +23,11 @@ use rdkafka::{Offset, TopicPartitionList};
 const PARTITIONS: i32 = 3;
 
 fn create_replicated_topic(cluster: &Cluster, topic: &str) {
+    create_replicated_topic_with_min_isr(cluster, topic, 2);
+}
+
+/// [`PARTITIONS`] partitions, RF 3, `min.insync.replicas=min_isr`; waits for a full ISR.
+fn create_replicated_topic_with_min_isr(cluster: &Cluster, topic: &str, min_isr: usize) {
     let (ok, out, err) = tool(
         cluster.node(1),
         &[
@@ -34,7 +39,7 @@ fn create_replicated_topic(cluster: &Cluster, topic: &str) {
             "--replication-factor",
             "3",
             "--config",
-            "min.insync.replicas=2",
+            &format!("min.insync.replicas={min_isr}"),
         ],
     );
     assert!(ok, "create {topic}: {out}{err}");
@@ -190,6 +195,24 @@ fn leader_of(cluster: &Cluster, via: i32, topic: &str, partition: i32) -> i32 {
         .unwrap_or(-1)
 }
 
+/// kill -9 of the leader of `partition` (as node 1 sees it), then waits until a survivor
+/// names another leader for it.
+fn kill_leader_and_wait_for_another(cluster: &mut Cluster, topic: &str, partition: i32) {
+    let victim = leader_of(cluster, 1, topic, partition);
+    cluster.node_mut(victim).kill9();
+    let survivor = (1..=3).find(|id| *id != victim).expect("a survivor");
+    eventually(
+        cluster,
+        survivor,
+        topic,
+        &format!("a new leader of {partition}"),
+        |rows| {
+            rows.iter()
+                .any(|(p, leader, _)| *p == partition && *leader > 0 && *leader != victim)
+        },
+    );
+}
+
 #[test]
 fn acked_writes_survive_kill9_of_partition_leaders_under_load() {
     let mut cluster = Cluster::start();
@@ -232,13 +255,7 @@ fn acked_writes_survive_kill9_of_partition_leaders_under_load() {
 
     // The followers hold the leader's log: kill the leader of partition 0 and read the same
     // records from whichever follower takes over.
-    let victim = leader_of(&cluster, 1, &topic, 0);
-    cluster.node_mut(victim).kill9();
-    let survivor = (1..=3).find(|id| *id != victim).expect("a survivor");
-    eventually(&cluster, survivor, &topic, "a new leader of 0", |rows| {
-        rows.iter()
-            .any(|(p, leader, _)| *p == 0 && *leader > 0 && *leader != victim)
-    });
+    kill_leader_and_wait_for_another(&mut cluster, &topic, 0);
     let again = read_partition(&cluster, &topic, 0);
     assert_eq!(again, logs[&0], "the new leader serves the same log");
 }
@@ -358,22 +375,7 @@ fn rolling_restart_under_load_loses_nothing_and_fails_no_send() {
 fn quiet_partitions_keep_a_full_isr_while_another_is_busy() {
     let mut cluster = Cluster::start_with(&[("replica.lag.time.max.ms", "1500")]);
     let topic = unique_topic("quiet");
-    let (ok, out, err) = tool(
-        cluster.node(1),
-        &[
-            "--create",
-            "--topic",
-            &topic,
-            "--partitions",
-            &PARTITIONS.to_string(),
-            "--replication-factor",
-            "3",
-            "--config",
-            "min.insync.replicas=3",
-        ],
-    );
-    assert!(ok, "create {topic}: {out}{err}");
-    wait_for_full_isr(&cluster, &topic);
+    create_replicated_topic_with_min_isr(&cluster, &topic, 3);
     let producer = idempotent_producer(&cluster);
     // Partition 0 is written for four lag times; 1 and 2 are left alone meanwhile.
     let busy_until = Instant::now() + Duration::from_secs(6);
@@ -417,13 +419,7 @@ fn quiet_partitions_keep_a_full_isr_while_another_is_busy() {
         );
     }
     drop(producer);
-    let victim = leader_of(&cluster, 1, &topic, 1);
-    cluster.node_mut(victim).kill9();
-    let survivor = (1..=3).find(|id| *id != victim).expect("a survivor");
-    eventually(&cluster, survivor, &topic, "a new leader of 1", |rows| {
-        rows.iter()
-            .any(|(p, leader, _)| *p == 1 && *leader > 0 && *leader != victim)
-    });
+    kill_leader_and_wait_for_another(&mut cluster, &topic, 1);
     let log = read_partition(&cluster, &topic, 1);
     assert_eq!(
         log.iter().map(|(_, v)| v.as_slice()).collect::<Vec<_>>(),

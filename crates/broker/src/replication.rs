@@ -302,18 +302,20 @@ impl Broker {
                 continue;
             }
             memo.seen[i] = changes;
-            let quiet = hosted.and_then(|p| Self::quiet_fetch(p, replica_id, request));
-            let is_quiet = quiet.is_some();
-            let result = quiet.unwrap_or_else(|| {
-                self.replica_fetch_one(
-                    replica_id,
-                    request,
-                    hosted,
-                    Some(isr_eligible),
-                    max_bytes_per_partition.min(remaining),
-                )
-            });
-            let quiet = is_quiet;
+            let (result, quiet) =
+                match hosted.and_then(|p| Self::quiet_fetch(p, replica_id, request)) {
+                    Some(nothing_new) => (nothing_new, true),
+                    None => (
+                        self.replica_fetch_one(
+                            replica_id,
+                            request,
+                            hosted,
+                            Some(isr_eligible),
+                            max_bytes_per_partition.min(remaining),
+                        ),
+                        false,
+                    ),
+                };
             memo.quiet[i] = quiet;
             remaining = remaining.saturating_sub(result.records.len());
             slot[i] = Some(results.len());

@@ -60,7 +60,7 @@ impl Replication for ReplicationService {
             })?);
         }
         let replica = request.replica_id;
-        let session = if request.session_id == 0 {
+        let mut session = if request.session_id == 0 {
             self.sessions().open(replica, partitions)
         } else {
             let taken = self
@@ -101,7 +101,6 @@ impl Replication for ReplicationService {
             .unwrap_or(0)
             .min(max_bytes);
         let started = std::time::Instant::now();
-        let mut session = session;
         let (in_session, answered) = {
             let (partitions, requested, memo) = session.fetch_view();
             let results = self

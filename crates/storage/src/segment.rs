@@ -84,7 +84,13 @@ impl<'a> Scanner<'a> {
             let want = len
                 .max(SCAN_CHUNK_BYTES)
                 .min(usize::try_from(self.file_size - pos).unwrap_or(usize::MAX));
-            self.buf.clear();
+            // `read_exact_at_into` fills the whole spare capacity: a buffer grown by an earlier
+            // large batch would make every later chunk read that much more.
+            if self.buf.capacity() > want {
+                self.buf = Vec::new();
+            } else {
+                self.buf.clear();
+            }
             read_exact_at_into(self.file, &mut self.buf, want, pos)
                 .map_err(|e| StorageError::io(self.path, e))?;
             self.buf_start = pos;
@@ -165,12 +171,14 @@ impl<'a> Scanner<'a> {
 
 /// Appends exactly `len` bytes of `file` at `at` to `buf`, reading into its spare capacity:
 /// a fetch of a megabyte reads a megabyte, without first zeroing it (the zeroing was a sixth
-/// of a consuming broker's CPU).
+/// of a consuming broker's CPU). Each `pread` fills the whole spare capacity, so callers pass
+/// a buffer without much more room than `len`.
 fn read_exact_at_into(file: &File, buf: &mut Vec<u8>, len: usize, at: u64) -> std::io::Result<()> {
-    let target = buf.len() + len;
+    let start = buf.len();
+    let target = start + len;
     buf.reserve_exact(len);
     while buf.len() < target {
-        let done = (buf.len() + len - target) as u64;
+        let done = (buf.len() - start) as u64;
         match rustix::io::pread(file, rustix::buffer::spare_capacity(buf), at + done) {
             Ok(0) => {
                 return Err(std::io::Error::new(
