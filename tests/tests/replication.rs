@@ -427,3 +427,58 @@ fn quiet_partitions_keep_a_full_isr_while_another_is_busy() {
         "the acknowledged write to a quiet partition survives its leader"
     );
 }
+
+/// A leader killed with -9 is reported as no leader (`LEADER_NOT_AVAILABLE`) by a survivor
+/// whose fetches to it failed, until the controller elects another; partitions led elsewhere
+/// keep their leaders. Clients then ask again at their fast retry interval instead of waiting
+/// on a dead broker. A 3 s broker session makes the window between the kill and the new
+/// leader wide enough that no scheduling hiccup closes it.
+#[test]
+fn survivors_report_a_killed_leader_unavailable_until_another_is_elected() {
+    let mut cluster = Cluster::start_with(&[("broker.session.timeout.ms", "3000")]);
+    let topic = unique_topic("unreachable");
+    create_replicated_topic(&cluster, &topic);
+    let before = leaders(&describe(cluster.node(1), &topic));
+    let victim = leader_of(&cluster, 1, &topic, 0);
+    let survivor = (1..=3).find(|id| *id != victim).expect("a survivor");
+    cluster.node_mut(victim).kill9();
+    eventually(
+        &cluster,
+        survivor,
+        &topic,
+        "the killed leader's partitions reported without a leader, the others unchanged",
+        |rows| {
+            rows.len() == before.len()
+                && rows.iter().all(|(p, leader, _)| {
+                    let was = before
+                        .iter()
+                        .find(|(q, _, _)| q == p)
+                        .map_or(-2, |(_, l, _)| *l);
+                    if was == victim {
+                        *leader == -1
+                    } else {
+                        *leader == was
+                    }
+                })
+        },
+    );
+    eventually(
+        &cluster,
+        survivor,
+        &topic,
+        "a new leader of partition 0",
+        |rows| {
+            rows.iter()
+                .any(|(p, leader, _)| *p == 0 && *leader > 0 && *leader != victim)
+        },
+    );
+    let acked = block_on(
+        idempotent_producer(&cluster).send(
+            FutureRecord::<[u8], [u8]>::to(&topic)
+                .payload(&b"after-failover"[..])
+                .partition(0),
+            Duration::from_secs(10),
+        ),
+    );
+    assert!(acked.is_ok(), "a write to the new leader: {acked:?}");
+}

@@ -84,6 +84,8 @@ pub struct Broker {
     /// Serialises `apply_image` (the metadata follower and admin handlers both call it) and
     /// holds the offset of the newest image applied, so an older image never undoes a newer one.
     applying: std::sync::Mutex<i64>,
+    /// Leaders this broker's replica fetchers could not reach (see [`crate::reachability`]).
+    reachability: crate::reachability::Reachability,
 }
 
 impl Broker {
@@ -101,6 +103,7 @@ impl Broker {
             leadership,
             producer_ids: tokio::sync::Mutex::new(0..0),
             applying: std::sync::Mutex::new(i64::MIN),
+            reachability: Default::default(),
         });
         let image = broker.controller.image();
         broker.apply_image(&image);
@@ -120,6 +123,12 @@ impl Broker {
     /// The broker's configuration.
     pub fn config(&self) -> &BrokerConfig {
         &self.config
+    }
+
+    /// Leaders this broker's replica fetchers could not reach: the fetchers record, the
+    /// Metadata handler reads.
+    pub fn reachability(&self) -> &crate::reachability::Reachability {
+        &self.reachability
     }
 
     /// The controller this broker talks to.

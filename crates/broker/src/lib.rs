@@ -7,6 +7,8 @@
 //!   implements produce, fetch (with long polls), list offsets, delete records and producer ids.
 //! - [`log_config`]: how topic configs and broker defaults combine into a [`strata_storage::LogConfig`].
 //! - [`background`]: retention, flush and checkpoint tasks.
+//! - [`reachability`]: leaders this broker's replica fetchers could not reach (Metadata
+//!   reports them unavailable until the controller moves their partitions).
 //! - [`error`]: the broker's error type, [`BrokerError`].
 //!
 //! The broker must never know the Kafka wire format: it takes and returns plain Rust values and
@@ -18,6 +20,7 @@ pub mod config;
 pub mod error;
 pub mod log_config;
 pub mod partition;
+pub mod reachability;
 pub mod replication;
 
 pub use broker::{Broker, FetchPartition, FetchedPartition, ListOffsetResult};

@@ -120,8 +120,10 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
             continue;
         };
         if view.current.is_empty() {
-            // Nothing to fetch from this leader: its session is left to expire there.
+            // Nothing to fetch from this leader: its session is left to expire there, and
+            // whether it can be reached is no longer this task's to say.
             session.reset();
+            broker.reachability().reached(leader);
             wait_for_change(&mut changes, None).await;
             view.invalidate();
             continue;
@@ -166,6 +168,7 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
         match response {
             Ok(Ok(response)) => {
                 failures = 0;
+                broker.reachability().reached(leader);
                 let response = response.into_inner();
                 if response.error_code != 0 {
                     // The leader lost or refused the session: start over with a full fetch.
@@ -189,6 +192,9 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
             }
             Ok(Err(status)) => {
                 failures += 1;
+                if leader_unreachable(&status) {
+                    broker.reachability().lost(leader);
+                }
                 // The first failure of a run is worth a line; a dead leader's next ones until
                 // the controller moves leadership are not.
                 if failures == 1 {
@@ -203,6 +209,7 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
             }
             Err(_) => {
                 tracing::warn!(leader, %address, timeout_ms = timeout.as_millis(), "replica fetch timed out");
+                broker.reachability().lost(leader);
                 client = None;
                 session.reset();
                 view.rebuild(&broker, leader);
@@ -254,6 +261,15 @@ fn apply(
         }
     }
     (retry, answered)
+}
+
+/// Whether a failed fetch means the leader could not be reached (refused, reset, gone) rather
+/// than that it answered with a refusal of its own (another cluster, a bad request).
+fn leader_unreachable(status: &tonic::Status) -> bool {
+    !matches!(
+        status.code(),
+        tonic::Code::PermissionDenied | tonic::Code::InvalidArgument
+    )
 }
 
 /// Waits for the next leadership change, or at most `timeout_ms` when given.

@@ -5,6 +5,7 @@ use kafka_protocol::messages::metadata_response::{
 };
 use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse};
 use kafka_protocol::ResponseError;
+use strata_broker::Broker;
 use strata_metadata::image::{MetadataImage, TopicImage};
 use strata_metadata::topic::{is_internal, validate_topic_name};
 use uuid::Uuid;
@@ -33,11 +34,12 @@ pub async fn handle(
     };
     let auto_create =
         broker.config().auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
+    let reported = reported_leader(broker);
     let mut topics = Vec::new();
     match wanted {
         None => {
             for topic in image.topics() {
-                topics.push(describe_topic(&image, topic));
+                topics.push(describe_topic(&image, topic, &reported));
             }
         }
         Some(requested) => {
@@ -64,7 +66,7 @@ pub async fn handle(
             for t in requested {
                 let response = match &t.name {
                     Some(name) => match image.topic(name.0.as_str()) {
-                        Some(topic) => describe_topic(&image, topic),
+                        Some(topic) => describe_topic(&image, topic, &reported),
                         None => {
                             let code = match validate_topic_name(name.0.as_str()) {
                                 Err(_) => ResponseError::InvalidTopicException,
@@ -74,7 +76,7 @@ pub async fn handle(
                         }
                     },
                     None => match image.topic_by_id(&t.topic_id) {
-                        Some(topic) => describe_topic(&image, topic),
+                        Some(topic) => describe_topic(&image, topic, &reported),
                         None => topic_error(None, t.topic_id, ResponseError::UnknownTopicId),
                     },
                 };
@@ -123,18 +125,44 @@ fn topic_error(name: Option<&str>, topic_id: Uuid, code: ResponseError) -> Metad
         .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
 }
 
-fn describe_topic(image: &MetadataImage, topic: &TopicImage) -> MetadataResponseTopic {
+/// The leader to tell clients for an image's `leader`: that one, or none (-1) while this
+/// broker's replica fetchers cannot reach it. Kafka reports a leader that is not alive as
+/// `LEADER_NOT_AVAILABLE`; a leader the followers just lost is reported the same way, so
+/// clients ask again soon instead of waiting on a dead broker until the controller has moved
+/// its partitions (see `strata_broker::reachability`).
+pub(crate) fn reported_leader(broker: &Broker) -> impl Fn(i32) -> i32 + '_ {
+    let reachability = broker.reachability();
+    let any_unreachable = reachability.any_unreachable();
+    move |leader| {
+        if leader >= 0 && any_unreachable && reachability.is_unreachable(leader) {
+            -1
+        } else {
+            leader
+        }
+    }
+}
+
+/// One topic as the image has it, with each leader as `reported` tells it; a leader reported
+/// as none is listed among the offline replicas.
+fn describe_topic(
+    image: &MetadataImage,
+    topic: &TopicImage,
+    reported: &dyn Fn(i32) -> i32,
+) -> MetadataResponseTopic {
     let partitions = topic
         .partitions
         .iter()
         .map(|(index, p)| {
+            let leader = reported(p.leader);
             let offline: Vec<i32> = p
                 .replicas
                 .iter()
                 .copied()
-                .filter(|r| image.brokers.get(r).is_none_or(|b| b.fenced))
+                .filter(|r| {
+                    image.brokers.get(r).is_none_or(|b| b.fenced) || (*r == p.leader && leader < 0)
+                })
                 .collect();
-            let error = if p.leader < 0 {
+            let error = if leader < 0 {
                 KafkaError::new(ResponseError::LeaderNotAvailable, "").code()
             } else {
                 0
@@ -142,7 +170,7 @@ fn describe_topic(image: &MetadataImage, topic: &TopicImage) -> MetadataResponse
             MetadataResponsePartition::default()
                 .with_error_code(error)
                 .with_partition_index(*index)
-                .with_leader_id(BrokerId(p.leader))
+                .with_leader_id(BrokerId(leader))
                 .with_leader_epoch(p.leader_epoch)
                 .with_replica_nodes(broker_ids(&p.replicas))
                 .with_isr_nodes(broker_ids(&p.isr))

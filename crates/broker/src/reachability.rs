@@ -1,0 +1,97 @@
+//! Which leaders this broker's replica fetchers could not reach on their last try.
+//!
+//! Why: when a leader dies (kill -9, host lost) its clients see their connections drop at once,
+//! and ask another broker for Metadata straight away. The controller only moves leadership a
+//! broker session later (`broker.session.timeout.ms`), so until then the metadata image still
+//! names the dead broker. Answered as is, a client keeps its partitions on the dead broker and
+//! librdkafka, say, only asks again on its one-second timer. This broker's followers usually
+//! know better at that moment: their long-poll fetch to that leader failed when it died. The
+//! Metadata handler reports such a leader the way Kafka reports a leader that is not alive —
+//! `LEADER_NOT_AVAILABLE`, no leader — so clients keep asking at their fast retry interval and
+//! pick the new leader up as soon as the controller has elected it.
+//!
+//! A report lasts only while this broker's fetches keep failing and at most
+//! [`MAX_UNREACHABLE_REPORT_MS`]: a leader that is alive but cut off from this broker alone is
+//! named again after that, as the controller (which still hears its heartbeats) says.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a failed fetch may keep a leader reported unavailable without a leadership change.
+/// A dead broker is fenced (its partitions moved) within one broker session, 500 ms here by
+/// default; this bound is what a live broker that merely cannot be reached from here costs.
+pub const MAX_UNREACHABLE_REPORT_MS: u64 = 3_000;
+
+/// The leaders this broker's replica fetchers failed to reach, and since when.
+#[derive(Debug, Default)]
+pub struct Reachability {
+    unreachable_since: Mutex<HashMap<i32, Instant>>,
+}
+
+impl Reachability {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<i32, Instant>> {
+        self.unreachable_since
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fetch to `broker` failed without an answer (connection refused or reset, timed out).
+    /// The first failure of a run is kept: the report expires counting from it.
+    pub fn lost(&self, broker: i32) {
+        self.map().entry(broker).or_insert_with(Instant::now);
+    }
+
+    /// `broker` answered a fetch, or this broker stopped fetching from it (so it no longer
+    /// knows).
+    pub fn reached(&self, broker: i32) {
+        // Most calls find nothing to remove: take the lock only to look.
+        let mut map = self.map();
+        if !map.is_empty() {
+            map.remove(&broker);
+        }
+    }
+
+    /// Whether `broker` is to be reported unavailable now.
+    pub fn is_unreachable(&self, broker: i32) -> bool {
+        let map = self.map();
+        map.get(&broker)
+            .is_some_and(|since| since.elapsed() < Duration::from_millis(MAX_UNREACHABLE_REPORT_MS))
+    }
+
+    /// Whether any broker is reported unavailable (lets callers skip per-partition checks).
+    pub fn any_unreachable(&self) -> bool {
+        !self.map().is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_leader_is_reported_until_it_answers() {
+        let r = Reachability::default();
+        assert!(!r.any_unreachable());
+        r.lost(2);
+        r.lost(2);
+        assert!(r.is_unreachable(2));
+        assert!(!r.is_unreachable(3));
+        r.reached(3);
+        assert!(r.is_unreachable(2));
+        r.reached(2);
+        assert!(!r.is_unreachable(2));
+        assert!(!r.any_unreachable());
+    }
+
+    #[test]
+    fn a_report_expires_counting_from_the_first_failure() {
+        let r = Reachability::default();
+        r.map().insert(
+            4,
+            Instant::now() - Duration::from_millis(MAX_UNREACHABLE_REPORT_MS + 1),
+        );
+        r.lost(4);
+        assert!(!r.is_unreachable(4));
+    }
+}
