@@ -86,6 +86,8 @@ pub struct Broker {
     applying: std::sync::Mutex<i64>,
     /// Leaders this broker's replica fetchers could not reach (see [`crate::reachability`]).
     reachability: crate::reachability::Reachability,
+    /// Brokers fenced a moment ago, still listed to clients (see [`crate::reachability`]).
+    recently_fenced: crate::reachability::RecentlyFenced,
 }
 
 impl Broker {
@@ -104,6 +106,7 @@ impl Broker {
             producer_ids: tokio::sync::Mutex::new(0..0),
             applying: std::sync::Mutex::new(i64::MIN),
             reachability: Default::default(),
+            recently_fenced: Default::default(),
         });
         let image = broker.controller.image();
         broker.apply_image(&image);
@@ -129,6 +132,11 @@ impl Broker {
     /// Metadata handler reads.
     pub fn reachability(&self) -> &crate::reachability::Reachability {
         &self.reachability
+    }
+
+    /// Brokers the controller fenced a moment ago: Metadata still lists them for a while.
+    pub fn recently_fenced(&self) -> &crate::reachability::RecentlyFenced {
+        &self.recently_fenced
     }
 
     /// The controller this broker talks to.
@@ -189,6 +197,7 @@ impl Broker {
             return;
         }
         *applied = image.offset;
+        self.recently_fenced.observe(image);
         let node = self.config.node_id;
         let mut changed = false;
         let mut wanted: HashMap<TopicPartition, ()> = HashMap::new();

@@ -6,17 +6,19 @@
 //! names the dead broker. Answered as is, a client keeps its partitions on the dead broker and
 //! librdkafka, say, only asks again on its one-second timer. This broker's followers usually
 //! know better at that moment: their long-poll fetch to that leader failed when it died. The
-//! Metadata handler reports such a leader the way Kafka reports a leader that is not alive —
-//! `LEADER_NOT_AVAILABLE`, no leader — so clients keep asking at their fast retry interval and
-//! pick the new leader up as soon as the controller has elected it.
+//! Metadata handler then waits a little for the controller to elect another leader, and reports
+//! a leader still lost after that the way Kafka reports a leader that is not alive —
+//! `LEADER_NOT_AVAILABLE`, no leader — so clients keep asking at their fast retry interval.
 //!
 //! A report lasts only while this broker's fetches keep failing and at most
 //! [`MAX_UNREACHABLE_REPORT_MS`]: a leader that is alive but cut off from this broker alone is
 //! named again after that, as the controller (which still hears its heartbeats) says.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+
 use std::time::{Duration, Instant};
+use strata_metadata::image::MetadataImage;
 
 /// How long a failed fetch may keep a leader reported unavailable without a leadership change.
 /// A dead broker is fenced (its partitions moved) within one broker session, 500 ms here by
@@ -65,6 +67,66 @@ impl Reachability {
     }
 }
 
+/// How long a broker the controller just fenced is still listed in Metadata answers.
+///
+/// Why: the answer that moves a dead broker's partitions to their new leaders is, without this,
+/// also the first answer without that broker. librdkafka (2.10 and later) then decommissions the
+/// broker while the partitions are migrating off it, and that can undo the migration: the
+/// partition falls back to "no leader" and waits for the client's next one-second scan. Listed
+/// a little longer, the broker is left when nothing is delegated to it any more. Clients do not
+/// connect to a listed broker they do not need, and one that tries finds it down and moves on.
+pub const FENCED_STILL_LISTED_MS: u64 = 3_000;
+
+/// Brokers fenced since this node saw them unfenced, and when it saw that.
+#[derive(Debug, Default)]
+pub struct RecentlyFenced {
+    state: Mutex<FencingState>,
+}
+
+#[derive(Debug, Default)]
+struct FencingState {
+    unfenced: HashSet<i32>,
+    fenced_at: HashMap<i32, Instant>,
+}
+
+impl RecentlyFenced {
+    fn state(&self) -> std::sync::MutexGuard<'_, FencingState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Notes which brokers `image` shows fenced that the previous image showed unfenced.
+    pub fn observe(&self, image: &MetadataImage) {
+        let mut state = self.state();
+        let FencingState {
+            unfenced,
+            fenced_at,
+        } = &mut *state;
+        for broker in image.brokers.values() {
+            if broker.fenced {
+                if unfenced.remove(&broker.broker_id) {
+                    fenced_at.insert(broker.broker_id, Instant::now());
+                }
+            } else {
+                unfenced.insert(broker.broker_id);
+                fenced_at.remove(&broker.broker_id);
+            }
+        }
+        unfenced.retain(|id| image.brokers.contains_key(id));
+        fenced_at.retain(|id, at| {
+            image.brokers.contains_key(id)
+                && at.elapsed() < Duration::from_millis(FENCED_STILL_LISTED_MS)
+        });
+    }
+
+    /// Whether fenced `broker` is still to be listed to clients.
+    pub fn still_listed(&self, broker: i32) -> bool {
+        self.state()
+            .fenced_at
+            .get(&broker)
+            .is_some_and(|at| at.elapsed() < Duration::from_millis(FENCED_STILL_LISTED_MS))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +155,40 @@ mod tests {
         );
         r.lost(4);
         assert!(!r.is_unreachable(4));
+    }
+
+    fn image_with(brokers: &[(i32, bool)]) -> MetadataImage {
+        let mut image = MetadataImage::new("cluster".into());
+        for (id, fenced) in brokers {
+            image.brokers.insert(
+                *id,
+                strata_metadata::records::BrokerRegistration {
+                    broker_id: *id,
+                    incarnation_id: uuid::Uuid::nil(),
+                    broker_epoch: 1,
+                    endpoints: Vec::new(),
+                    rack: None,
+                    fenced: *fenced,
+                },
+            );
+        }
+        image
+    }
+
+    #[test]
+    fn only_a_broker_seen_unfenced_then_fenced_is_still_listed() {
+        let fencing = RecentlyFenced::default();
+        // Broker 3 starts fenced (registered, catching up): never listed while fenced.
+        fencing.observe(&image_with(&[(1, false), (2, false), (3, true)]));
+        assert!(!fencing.still_listed(3));
+        fencing.observe(&image_with(&[(1, false), (2, true), (3, true)]));
+        assert!(fencing.still_listed(2));
+        assert!(!fencing.still_listed(1) && !fencing.still_listed(3));
+        // Unfenced again, or gone from the image: no longer a recently fenced broker.
+        fencing.observe(&image_with(&[(1, false), (2, false), (3, true)]));
+        assert!(!fencing.still_listed(2));
+        fencing.observe(&image_with(&[(1, false), (2, true), (3, true)]));
+        fencing.observe(&image_with(&[(1, false), (3, true)]));
+        assert!(!fencing.still_listed(2));
     }
 }

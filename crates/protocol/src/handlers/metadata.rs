@@ -1,5 +1,6 @@
 //! Metadata: brokers, topics and partition leadership, with topic auto-creation.
 
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
@@ -34,6 +35,9 @@ pub async fn handle(
     };
     let auto_create =
         broker.config().auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
+    if broker.reachability().any_unreachable() {
+        image = wait_for_reachable_leaders(broker, image, wanted.as_deref()).await;
+    }
     let reported = reported_leader(broker);
     let mut topics = Vec::new();
     match wanted {
@@ -85,7 +89,9 @@ pub async fn handle(
         }
     }
     MetadataResponse::default()
-        .with_brokers(brokers(&image, ctx.listener))
+        .with_brokers(listed_brokers(&image, ctx.listener, &|id| {
+            broker.recently_fenced().still_listed(id)
+        }))
         .with_cluster_id(Some(str_bytes(&image.cluster_id)))
         // KRaft brokers tell clients a live broker as "controller": admin requests sent there
         // are forwarded to the active controller.
@@ -96,10 +102,20 @@ pub async fn handle(
 
 /// Unfenced brokers with their endpoint on `listener` (or their first endpoint).
 pub(crate) fn brokers(image: &MetadataImage, listener: &str) -> Vec<MetadataResponseBroker> {
+    listed_brokers(image, listener, &|_| false)
+}
+
+/// Unfenced brokers and the fenced ones `also` names, with their endpoint on `listener` (or
+/// their first endpoint).
+fn listed_brokers(
+    image: &MetadataImage,
+    listener: &str,
+    also: &dyn Fn(i32) -> bool,
+) -> Vec<MetadataResponseBroker> {
     image
         .brokers
         .values()
-        .filter(|b| !b.fenced)
+        .filter(|b| !b.fenced || also(b.broker_id))
         .filter_map(|b| {
             let endpoint = b
                 .endpoints
@@ -123,6 +139,56 @@ fn topic_error(name: Option<&str>, topic_id: Uuid, code: ResponseError) -> Metad
         .with_name(name.map(topic_name))
         .with_topic_id(topic_id)
         .with_topic_authorized_operations(AUTHORIZED_OPERATIONS_OMITTED)
+}
+
+/// Longest a Metadata request waits for the controller to replace leaders this broker's
+/// followers lost. A dead broker's partitions move one broker session (500 ms by default) after
+/// its last heartbeat; the client asking right after its connection dropped then gets the new
+/// leaders instead of a dead one or none. The wait holds up this connection's later requests
+/// (they are answered in order), so it stays short; past it, lost leaders are reported as none.
+pub const MAX_LEADER_WAIT_MS: u64 = 600;
+/// How often a waiting Metadata request looks again whether its lost leaders answer again
+/// (the followers' next fetch), besides on every new image.
+const LEADER_WAIT_RECHECK_MS: u64 = 50;
+
+/// Waits (at most [`MAX_LEADER_WAIT_MS`]) until no topic of the request has a leader this
+/// broker's followers cannot reach; returns the newest image.
+async fn wait_for_reachable_leaders(
+    broker: &Broker,
+    mut image: std::sync::Arc<MetadataImage>,
+    wanted: Option<&[MetadataRequestTopic]>,
+) -> std::sync::Arc<MetadataImage> {
+    let deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_millis(MAX_LEADER_WAIT_MS);
+    let mut images = broker.controller().subscribe();
+    loop {
+        let reachability = broker.reachability();
+        let lost = |t: &TopicImage| {
+            t.partitions
+                .values()
+                .any(|p| p.leader >= 0 && reachability.is_unreachable(p.leader))
+        };
+        let waiting = match wanted {
+            None => image.topics().any(lost),
+            Some(requested) => requested
+                .iter()
+                .filter_map(|t| match &t.name {
+                    Some(name) => image.topic(name.0.as_str()),
+                    None => image.topic_by_id(&t.topic_id),
+                })
+                .any(lost),
+        };
+        let now = tokio::time::Instant::now();
+        if !waiting || now >= deadline {
+            return image;
+        }
+        let recheck = deadline.min(now + std::time::Duration::from_millis(LEADER_WAIT_RECHECK_MS));
+        if let Ok(Err(_)) = tokio::time::timeout_at(recheck, images.changed()).await {
+            // The controller is gone (shutting down): answer with what there is.
+            return image;
+        }
+        image = broker.image();
+    }
 }
 
 /// The leader to tell clients for an image's `leader`: that one, or none (-1) while this
