@@ -7,8 +7,8 @@
 //!   implements produce, fetch (with long polls), list offsets, delete records and producer ids.
 //! - [`log_config`]: how topic configs and broker defaults combine into a [`strata_storage::LogConfig`].
 //! - [`background`]: retention, flush and checkpoint tasks.
-//! - [`reachability`]: leaders this broker's replica fetchers could not reach (Metadata
-//!   reports them unavailable until the controller moves their partitions).
+//! - [`reachability`]: leaders this broker's replica fetchers could not reach (Metadata waits
+//!   briefly for their replacements) and brokers fenced a moment ago (still listed).
 //! - [`error`]: the broker's error type, [`BrokerError`].
 //!
 //! The broker must never know the Kafka wire format: it takes and returns plain Rust values and

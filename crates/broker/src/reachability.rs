@@ -6,13 +6,13 @@
 //! names the dead broker. Answered as is, a client keeps its partitions on the dead broker and
 //! librdkafka, say, only asks again on its one-second timer. This broker's followers usually
 //! know better at that moment: their long-poll fetch to that leader failed when it died. The
-//! Metadata handler then waits a little for the controller to elect another leader, and reports
-//! a leader still lost after that the way Kafka reports a leader that is not alive —
-//! `LEADER_NOT_AVAILABLE`, no leader — so clients keep asking at their fast retry interval.
+//! Metadata handler then waits a little (up to 600 ms) for the controller to elect another
+//! leader, so that client is answered with the new leader rather than the dead one. It never
+//! reports such a leader as none: see `MAX_LEADER_WAIT_MS` in the protocol crate for why.
 //!
-//! A report lasts only while this broker's fetches keep failing and at most
-//! [`MAX_UNREACHABLE_REPORT_MS`]: a leader that is alive but cut off from this broker alone is
-//! named again after that, as the controller (which still hears its heartbeats) says.
+//! A leader counts as unreachable only while this broker's fetches keep failing and at most
+//! [`MAX_UNREACHABLE_REPORT_MS`]: a leader that is alive but cut off from this broker alone
+//! costs Metadata requests here their short wait for that long, no more.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use strata_metadata::image::MetadataImage;
 
-/// How long a failed fetch may keep a leader reported unavailable without a leadership change.
+/// How long a failed fetch may keep a leader counted unreachable without a leadership change.
 /// A dead broker is fenced (its partitions moved) within one broker session, 500 ms here by
 /// default; this bound is what a live broker that merely cannot be reached from here costs.
 pub const MAX_UNREACHABLE_REPORT_MS: u64 = 3_000;
@@ -54,14 +54,14 @@ impl Reachability {
         }
     }
 
-    /// Whether `broker` is to be reported unavailable now.
+    /// Whether `broker` counts as unreachable now.
     pub fn is_unreachable(&self, broker: i32) -> bool {
         let map = self.map();
         map.get(&broker)
             .is_some_and(|since| since.elapsed() < Duration::from_millis(MAX_UNREACHABLE_REPORT_MS))
     }
 
-    /// Whether any broker is reported unavailable (lets callers skip per-partition checks).
+    /// Whether any broker counts as unreachable (lets callers skip per-partition checks).
     pub fn any_unreachable(&self) -> bool {
         !self.map().is_empty()
     }
@@ -132,7 +132,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_failed_leader_is_reported_until_it_answers() {
+    fn a_failed_leader_counts_until_it_answers() {
         let r = Reachability::default();
         assert!(!r.any_unreachable());
         r.lost(2);

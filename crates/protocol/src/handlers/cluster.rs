@@ -70,7 +70,6 @@ pub fn describe_topic_partitions(
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
     let image = d.broker().image();
-    let reported = super::metadata::reported_leader(d.broker());
     let mut limit = req
         .response_partition_limit
         .clamp(1, MAX_DESCRIBE_PARTITIONS);
@@ -114,7 +113,7 @@ pub fn describe_topic_partitions(
         } else {
             0
         };
-        let (response, stopped_at) = describe_topic(topic, first, &mut limit, &reported);
+        let (response, stopped_at) = describe_topic(topic, first, &mut limit);
         topics.push(response);
         if let Some(partition) = stopped_at {
             next_cursor = Some(
@@ -130,13 +129,10 @@ pub fn describe_topic_partitions(
         .with_next_cursor(next_cursor)
 }
 
-/// One topic's partitions from `first` on, at most `limit` of them, each leader as `reported`
-/// tells it (as Metadata does: none while this broker's followers cannot reach it).
 fn describe_topic(
     topic: &TopicImage,
     first: i32,
     limit: &mut i32,
-    reported: &dyn Fn(i32) -> i32,
 ) -> (DescribeTopicPartitionsResponseTopic, Option<i32>) {
     let mut partitions = Vec::new();
     let mut stopped_at = None;
@@ -146,17 +142,10 @@ fn describe_topic(
             break;
         }
         *limit -= 1;
-        let leader = reported(p.leader);
-        let error = if leader < 0 {
-            ResponseError::LeaderNotAvailable.code()
-        } else {
-            0
-        };
         partitions.push(
             DescribeTopicPartitionsResponsePartition::default()
-                .with_error_code(error)
                 .with_partition_index(*index)
-                .with_leader_id(BrokerId(leader))
+                .with_leader_id(BrokerId(p.leader))
                 .with_leader_epoch(p.leader_epoch)
                 .with_replica_nodes(broker_ids(&p.replicas))
                 .with_isr_nodes(broker_ids(&p.isr))

@@ -38,12 +38,11 @@ pub async fn handle(
     if broker.reachability().any_unreachable() {
         image = wait_for_reachable_leaders(broker, image, wanted.as_deref()).await;
     }
-    let reported = reported_leader(broker);
     let mut topics = Vec::new();
     match wanted {
         None => {
             for topic in image.topics() {
-                topics.push(describe_topic(&image, topic, &reported));
+                topics.push(describe_topic(&image, topic));
             }
         }
         Some(requested) => {
@@ -70,7 +69,7 @@ pub async fn handle(
             for t in requested {
                 let response = match &t.name {
                     Some(name) => match image.topic(name.0.as_str()) {
-                        Some(topic) => describe_topic(&image, topic, &reported),
+                        Some(topic) => describe_topic(&image, topic),
                         None => {
                             let code = match validate_topic_name(name.0.as_str()) {
                                 Err(_) => ResponseError::InvalidTopicException,
@@ -80,7 +79,7 @@ pub async fn handle(
                         }
                     },
                     None => match image.topic_by_id(&t.topic_id) {
-                        Some(topic) => describe_topic(&image, topic, &reported),
+                        Some(topic) => describe_topic(&image, topic),
                         None => topic_error(None, t.topic_id, ResponseError::UnknownTopicId),
                     },
                 };
@@ -145,7 +144,13 @@ fn topic_error(name: Option<&str>, topic_id: Uuid, code: ResponseError) -> Metad
 /// followers lost. A dead broker's partitions move one broker session (500 ms by default) after
 /// its last heartbeat; the client asking right after its connection dropped then gets the new
 /// leaders instead of a dead one or none. The wait holds up this connection's later requests
-/// (they are answered in order), so it stays short; past it, lost leaders are reported as none.
+/// (they are answered in order), so it stays short; past it, the image is answered as it is.
+///
+/// A lost leader is never reported as none (-1): with its leader epoch unchanged, librdkafka
+/// (2.4 and later, confluentinc/librdkafka#4804) parks such a partition on its internal broker
+/// and never moves it back when the same leader is named again with the same epoch — a leader
+/// that was only slow to answer would stall that client's partition for good (the chaos suite
+/// showed it: thousands of sends timed out).
 pub const MAX_LEADER_WAIT_MS: u64 = 600;
 /// How often a waiting Metadata request looks again whether its lost leaders answer again
 /// (the followers' next fetch), besides on every new image.
@@ -191,44 +196,18 @@ async fn wait_for_reachable_leaders(
     }
 }
 
-/// The leader to tell clients for an image's `leader`: that one, or none (-1) while this
-/// broker's replica fetchers cannot reach it. Kafka reports a leader that is not alive as
-/// `LEADER_NOT_AVAILABLE`; a leader the followers just lost is reported the same way, so
-/// clients ask again soon instead of waiting on a dead broker until the controller has moved
-/// its partitions (see `strata_broker::reachability`).
-pub(crate) fn reported_leader(broker: &Broker) -> impl Fn(i32) -> i32 + '_ {
-    let reachability = broker.reachability();
-    let any_unreachable = reachability.any_unreachable();
-    move |leader| {
-        if leader >= 0 && any_unreachable && reachability.is_unreachable(leader) {
-            -1
-        } else {
-            leader
-        }
-    }
-}
-
-/// One topic as the image has it, with each leader as `reported` tells it; a leader reported
-/// as none is listed among the offline replicas.
-fn describe_topic(
-    image: &MetadataImage,
-    topic: &TopicImage,
-    reported: &dyn Fn(i32) -> i32,
-) -> MetadataResponseTopic {
+fn describe_topic(image: &MetadataImage, topic: &TopicImage) -> MetadataResponseTopic {
     let partitions = topic
         .partitions
         .iter()
         .map(|(index, p)| {
-            let leader = reported(p.leader);
             let offline: Vec<i32> = p
                 .replicas
                 .iter()
                 .copied()
-                .filter(|r| {
-                    image.brokers.get(r).is_none_or(|b| b.fenced) || (*r == p.leader && leader < 0)
-                })
+                .filter(|r| image.brokers.get(r).is_none_or(|b| b.fenced))
                 .collect();
-            let error = if leader < 0 {
+            let error = if p.leader < 0 {
                 KafkaError::new(ResponseError::LeaderNotAvailable, "").code()
             } else {
                 0
@@ -236,7 +215,7 @@ fn describe_topic(
             MetadataResponsePartition::default()
                 .with_error_code(error)
                 .with_partition_index(*index)
-                .with_leader_id(BrokerId(leader))
+                .with_leader_id(BrokerId(p.leader))
                 .with_leader_epoch(p.leader_epoch)
                 .with_replica_nodes(broker_ids(&p.replicas))
                 .with_isr_nodes(broker_ids(&p.isr))
