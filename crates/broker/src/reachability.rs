@@ -85,6 +85,8 @@ pub struct RecentlyFenced {
 
 #[derive(Debug, Default)]
 struct FencingState {
+    /// Offset of the newest image observed: an older one (callers race) is ignored.
+    offset: Option<i64>,
     unfenced: HashSet<i32>,
     fenced_at: HashMap<i32, Instant>,
 }
@@ -95,12 +97,19 @@ impl RecentlyFenced {
     }
 
     /// Notes which brokers `image` shows fenced that the previous image showed unfenced.
+    /// Called with every image the broker applies, and by Metadata with the image it answers
+    /// from (which can be newer than the last one applied); older images are ignored.
     pub fn observe(&self, image: &MetadataImage) {
         let mut state = self.state();
+        if state.offset.is_some_and(|newest| image.offset < newest) {
+            return;
+        }
         let FencingState {
+            offset,
             unfenced,
             fenced_at,
         } = &mut *state;
+        *offset = Some(image.offset);
         for broker in image.brokers.values() {
             if broker.fenced {
                 if unfenced.remove(&broker.broker_id) {
@@ -190,5 +199,18 @@ mod tests {
         fencing.observe(&image_with(&[(1, false), (2, true), (3, true)]));
         fencing.observe(&image_with(&[(1, false), (3, true)]));
         assert!(!fencing.still_listed(2));
+    }
+
+    #[test]
+    fn an_older_image_does_not_undo_a_fencing() {
+        let fencing = RecentlyFenced::default();
+        let mut older = image_with(&[(1, false), (2, false)]);
+        older.offset = 10;
+        let mut newer = image_with(&[(1, false), (2, true)]);
+        newer.offset = 11;
+        fencing.observe(&older);
+        fencing.observe(&newer);
+        fencing.observe(&older);
+        assert!(fencing.still_listed(2));
     }
 }

@@ -87,6 +87,9 @@ pub async fn handle(
             }
         }
     }
+    // The image answered from may be newer than the last one the broker applied (a held
+    // request wakes on the controller's watch): note its fencings before listing.
+    broker.recently_fenced().observe(&image);
     MetadataResponse::default()
         .with_brokers(listed_brokers(&image, ctx.listener, &|id| {
             broker.recently_fenced().still_listed(id)
