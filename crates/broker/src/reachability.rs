@@ -16,8 +16,8 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
-
 use std::time::{Duration, Instant};
+
 use strata_metadata::image::MetadataImage;
 
 /// How long a failed fetch may keep a leader counted unreachable without a leadership change.
@@ -47,24 +47,34 @@ impl Reachability {
     /// `broker` answered a fetch, or this broker stopped fetching from it (so it no longer
     /// knows).
     pub fn reached(&self, broker: i32) {
-        // Most calls find nothing to remove: take the lock only to look.
-        let mut map = self.map();
-        if !map.is_empty() {
-            map.remove(&broker);
-        }
+        self.map().remove(&broker);
     }
 
     /// Whether `broker` counts as unreachable now.
     pub fn is_unreachable(&self, broker: i32) -> bool {
-        let map = self.map();
-        map.get(&broker)
-            .is_some_and(|since| since.elapsed() < Duration::from_millis(MAX_UNREACHABLE_REPORT_MS))
+        self.map().get(&broker).is_some_and(still_counts)
     }
 
-    /// Whether any broker counts as unreachable (lets callers skip per-partition checks).
+    /// Whether any broker counts as unreachable (lets callers skip per-partition checks; a
+    /// record past [`MAX_UNREACHABLE_REPORT_MS`] that no fetch cleared does not count).
     pub fn any_unreachable(&self) -> bool {
-        !self.map().is_empty()
+        self.map().values().any(still_counts)
     }
+
+    /// The brokers that count as unreachable now, taken at once (one lock for a check over
+    /// many partitions).
+    pub fn unreachable(&self) -> Vec<i32> {
+        self.map()
+            .iter()
+            .filter(|(_, since)| still_counts(since))
+            .map(|(broker, _)| *broker)
+            .collect()
+    }
+}
+
+/// Whether a first failure at `since` is recent enough to count.
+fn still_counts(since: &Instant) -> bool {
+    since.elapsed() < Duration::from_millis(MAX_UNREACHABLE_REPORT_MS)
 }
 
 /// How long a broker the controller just fenced is still listed in Metadata answers.

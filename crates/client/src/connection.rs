@@ -93,32 +93,7 @@ impl Connection {
     pub fn addr(&self) -> &str {
         &self.addr
     }
-}
 
-/// Opens a TCP stream to `addr`, within [`CONNECT_TIMEOUT_MS`].
-async fn open_stream(addr: &str) -> Result<TcpStream> {
-    let connect = TcpStream::connect(addr);
-    let connect_error = |source| ClientError::Connect {
-        addr: addr.to_string(),
-        source,
-    };
-    let stream =
-        match tokio::time::timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), connect).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => return Err(connect_error(source)),
-            Err(_) => {
-                return Err(connect_error(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    format!("connect timed out after {CONNECT_TIMEOUT_MS} ms"),
-                )))
-            }
-        };
-    // Small request/response exchanges; Nagle only adds latency.
-    let _ = stream.set_nodelay(true);
-    Ok(stream)
-}
-
-impl Connection {
     /// The broker's announced (min, max) version range for an API, if it supports it.
     pub fn broker_version_range(&self, key: ApiKey) -> Option<(i16, i16)> {
         self.broker_versions.get(&(key as i16)).copied()
@@ -363,4 +338,27 @@ impl Connection {
         self.in_flight = false;
         Ok(Some(frame))
     }
+}
+
+/// Opens a TCP stream to `addr`, within [`CONNECT_TIMEOUT_MS`].
+async fn open_stream(addr: &str) -> Result<TcpStream> {
+    let connect = TcpStream::connect(addr);
+    let connect_error = |source| ClientError::Connect {
+        addr: addr.to_string(),
+        source,
+    };
+    let stream =
+        match tokio::time::timeout(Duration::from_millis(CONNECT_TIMEOUT_MS), connect).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(source)) => return Err(connect_error(source)),
+            Err(_) => {
+                return Err(connect_error(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("connect timed out after {CONNECT_TIMEOUT_MS} ms"),
+                )))
+            }
+        };
+    // Small request/response exchanges; Nagle only adds latency.
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
 }

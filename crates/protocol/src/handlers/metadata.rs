@@ -170,11 +170,14 @@ async fn wait_for_reachable_leaders(
         tokio::time::Instant::now() + std::time::Duration::from_millis(MAX_LEADER_WAIT_MS);
     let mut images = broker.controller().subscribe();
     loop {
-        let reachability = broker.reachability();
+        let unreachable = broker.reachability().unreachable();
+        if unreachable.is_empty() {
+            return image;
+        }
         let lost = |t: &TopicImage| {
             t.partitions
                 .values()
-                .any(|p| p.leader >= 0 && reachability.is_unreachable(p.leader))
+                .any(|p| p.leader >= 0 && unreachable.contains(&p.leader))
         };
         let waiting = match wanted {
             None => image.topics().any(lost),
