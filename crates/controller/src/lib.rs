@@ -287,6 +287,31 @@ impl std::fmt::Debug for Controller {
     }
 }
 
+/// How long opening the Raft store waits for another holder of its lock to let go.
+const STORE_LOCK_WAIT_MS: u64 = 5_000;
+/// Pause between attempts while the store's lock is held.
+const STORE_LOCK_RETRY_MS: u64 = 50;
+
+/// Opens the sled store in `dir`. Its lock can still be held for a moment by the previous
+/// incarnation: a process that is still exiting, or, in the same process, a controller just
+/// shut down whose last Raft task (a snapshot being built) still holds the store. That is
+/// waited out, up to [`STORE_LOCK_WAIT_MS`]; any other error, or a lock held longer, fails.
+async fn open_store(dir: &std::path::Path) -> Result<sled::Db, sled::Error> {
+    let deadline = Instant::now() + Duration::from_millis(STORE_LOCK_WAIT_MS);
+    loop {
+        match sled::Config::new().path(dir).open() {
+            // sled 0.34 reports a held lock only by this message (kind Other).
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && Instant::now() < deadline =>
+            {
+                tokio::time::sleep(Duration::from_millis(STORE_LOCK_RETRY_MS)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
 fn storage_error(what: &str, e: impl std::fmt::Display) -> ControllerError {
     ControllerError::Internal(format!("{what}: {e}"))
 }
@@ -306,7 +331,7 @@ impl Controller {
         let dir = config.metadata_dir.join(RAFT_DIR).join("raft");
         std::fs::create_dir_all(&dir)
             .map_err(|e| storage_error(&format!("cannot create {}", dir.display()), e))?;
-        let db = sled::Config::new().path(&dir).open().map_err(|e| {
+        let db = open_store(&dir).await.map_err(|e| {
             storage_error(
                 &format!("cannot open the Raft store in {}", dir.display()),
                 e,
@@ -1521,4 +1546,25 @@ fn tokio_stream_listener(
     listener: tokio::net::TcpListener,
 ) -> tokio_stream::wrappers::TcpListenerStream {
     tokio_stream::wrappers::TcpListenerStream::new(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_store;
+
+    #[tokio::test]
+    async fn opening_the_store_waits_for_a_previous_holder_to_let_go() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let held = sled::Config::new()
+            .path(dir.path())
+            .open()
+            .expect("first open");
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            drop(held);
+        });
+        let reopened = open_store(dir.path()).await;
+        assert!(reopened.is_ok(), "second open: {:?}", reopened.err());
+        release.await.expect("release task");
+    }
 }
