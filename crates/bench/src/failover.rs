@@ -7,11 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
+use rdkafka::admin::TopicReplication;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use crate::cluster::LocalCluster;
-use crate::workloads::{client_config, create_topic, Counted, StderrLog};
+use crate::workloads::{client_config, create_topic, create_topic_with, Counted, StderrLog};
 
 /// How long one run may wait for the first acknowledged produce.
 const RUN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -19,6 +20,18 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(30);
 const REJOIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Records per second of the background load.
 const BACKGROUND_RATE: u64 = 20_000;
+
+/// Which node each failover run kills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Victim {
+    /// The probe partition's leader, wherever the cluster placed it (usually not the active
+    /// controller).
+    Leader,
+    /// The active controller, made the probe partition's leader first (each run creates a
+    /// probe topic whose first replica is the active controller): a Raft election on top of
+    /// the partition's.
+    Controller,
+}
 
 /// The failover figures.
 pub struct Failover {
@@ -65,11 +78,19 @@ fn active_controller(binary: &std::path::Path, bootstrap: &str) -> Option<i32> {
 }
 
 /// Runs `runs` failovers on `cluster` (which must have 3 nodes).
-pub fn run(cluster: &mut LocalCluster, runs: usize) -> anyhow::Result<Failover> {
+pub fn run(cluster: &mut LocalCluster, runs: usize, victim: Victim) -> anyhow::Result<Failover> {
     let bootstrap = cluster.bootstrap();
-    let topic = format!("bench-failover-{}", std::process::id());
+    let base_topic = format!("bench-failover-{}", std::process::id());
     let load_topic = format!("bench-failover-load-{}", std::process::id());
-    create_topic(&bootstrap, &topic, 1, 3, &[("min.insync.replicas", "2")])?;
+    if victim == Victim::Leader {
+        create_topic(
+            &bootstrap,
+            &base_topic,
+            1,
+            3,
+            &[("min.insync.replicas", "2")],
+        )?;
+    }
     create_topic(
         &bootstrap,
         &load_topic,
@@ -117,9 +138,34 @@ pub fn run(cluster: &mut LocalCluster, runs: usize) -> anyhow::Result<Failover> 
     let outcome = (|| -> anyhow::Result<()> {
         for run in 0..runs {
             let deadline = Instant::now() + REJOIN_TIMEOUT;
+            let (topic, wanted) = match victim {
+                Victim::Leader => (base_topic.clone(), None),
+                Victim::Controller => {
+                    let controller = loop {
+                        match active_controller(cluster.binary(), &bootstrap) {
+                            Some(c) => break c,
+                            None if Instant::now() > deadline => {
+                                bail!("run {run}: no active controller")
+                            }
+                            None => std::thread::sleep(Duration::from_millis(100)),
+                        }
+                    };
+                    let mut replicas: Vec<i32> = cluster.nodes.iter().map(|n| n.id).collect();
+                    replicas.sort_by_key(|&id| id != controller);
+                    let topic = format!("{base_topic}-{run}");
+                    create_topic_with(
+                        &bootstrap,
+                        &topic,
+                        1,
+                        TopicReplication::Variable(&[replicas.as_slice()]),
+                        &[("min.insync.replicas", "2")],
+                    )?;
+                    (topic, Some(controller))
+                }
+            };
             let leader = loop {
                 match leader_and_isr(&meta, &topic) {
-                    Some((leader, 3)) => break leader,
+                    Some((leader, 3)) if wanted.is_none_or(|w| w == leader) => break leader,
                     _ if Instant::now() > deadline => bail!("run {run}: the ISR is not full"),
                     _ => std::thread::sleep(Duration::from_millis(100)),
                 }

@@ -78,6 +78,9 @@ struct Args {
     /// Failover runs.
     #[arg(long, default_value_t = 10)]
     failover_runs: usize,
+    /// Failover: which node each run kills.
+    #[arg(long, value_enum, default_value_t = failover::Victim::Leader)]
+    failover_victim: failover::Victim,
     /// Scale: topics × partitions.
     #[arg(long, default_value_t = 100)]
     scale_topics: usize,
@@ -337,7 +340,7 @@ fn main() -> anyhow::Result<()> {
             let Some(c) = cluster.as_mut().filter(|c| c.nodes.len() >= 3) else {
                 bail!("failover needs a cluster of three nodes started by the tool");
             };
-            let f = failover::run(c, args.failover_runs)?;
+            let f = failover::run(c, args.failover_runs, args.failover_victim)?;
             let stats = |runs: &[Duration]| {
                 let mut sorted = runs.to_vec();
                 sorted.sort();
@@ -368,6 +371,7 @@ fn main() -> anyhow::Result<()> {
             serde_json::json!({
                 "runs_ms": f.runs.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
                     "new_leader_in_metadata_ms": f.leader_runs.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+                "victim": format!("{:?}", args.failover_victim).to_lowercase(),
                 "victim_was_controller": f.victim_was_controller,
                 "min_ms": ms(min), "median_ms": ms(median), "max_ms": ms(max),
                 "background_acked": f.background_acked, "background_failed": f.background_failed,

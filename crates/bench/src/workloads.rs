@@ -57,9 +57,27 @@ pub fn create_topic(
     rf: i32,
     configs: &[(&str, &str)],
 ) -> anyhow::Result<()> {
+    create_topic_with(
+        bootstrap,
+        topic,
+        partitions,
+        TopicReplication::Fixed(rf),
+        configs,
+    )
+}
+
+/// Creates `topic` with the given replication (a factor, or replicas per partition) and
+/// topic configs.
+pub fn create_topic_with(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    replication: TopicReplication<'_>,
+    configs: &[(&str, &str)],
+) -> anyhow::Result<()> {
     let admin: AdminClient<DefaultClientContext> =
         client_config(bootstrap).create().context("admin client")?;
-    let mut new = NewTopic::new(topic, partitions, TopicReplication::Fixed(rf));
+    let mut new = NewTopic::new(topic, partitions, replication);
     for (k, v) in configs {
         new = new.set(k, v);
     }

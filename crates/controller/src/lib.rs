@@ -40,6 +40,7 @@ pub use crate::elections::AlterPartitionRequest;
 pub use crate::error::{ControllerError, WireError};
 use crate::raft::log_store::SledLogStore;
 use crate::raft::network::{Caller, GrpcNetworkFactory};
+use crate::raft::prompt_election::{self, LeaderContact};
 use crate::raft::service::ControllerService;
 use crate::raft::state_machine::MetadataStateMachine;
 use crate::raft::types::{MetadataBatch, Raft};
@@ -220,6 +221,8 @@ struct Inner {
     entropy: Mutex<Box<dyn Entropy + Send>>,
     caller: Caller,
     liveness: std::sync::Mutex<Liveness>,
+    /// When this voter last accepted AppendEntries, and from whom (for the prompt election).
+    leader_contact: Arc<LeaderContact>,
 }
 
 /// Where the metadata quorum runs, seen from this node.
@@ -404,9 +407,21 @@ impl Controller {
                 entropy: Mutex::new(entropy),
                 caller,
                 liveness: std::sync::Mutex::new(Liveness::default()),
+                leader_contact: Arc::default(),
             }),
         };
         tokio::spawn(watch_broker_sessions(Arc::downgrade(&controller.inner)));
+        {
+            let q = &controller.inner.config.quorum;
+            tokio::spawn(prompt_election::run(
+                Arc::downgrade(&controller.inner),
+                controller.inner.leader_contact.clone(),
+                controller.inner.config.node_id,
+                q.voters.clone(),
+                Duration::from_millis(q.election_timeout_max_ms),
+                Duration::from_millis(q.heartbeat_interval_ms),
+            ));
+        }
         if controller.inner.config.auto_leader_rebalance_enable {
             let interval = Duration::from_millis(
                 controller
@@ -455,6 +470,7 @@ impl Controller {
                 entropy: Mutex::new(Box::new(RandomEntropy)),
                 caller,
                 liveness: std::sync::Mutex::new(Liveness::default()),
+                leader_contact: Arc::default(),
             }),
         };
         let poller = tokio::spawn(poll_images(Arc::downgrade(&controller.inner)));
@@ -554,6 +570,12 @@ impl Controller {
             }
             tokio::time::sleep(Duration::from_millis(RETRY_BACKOFF_MS)).await;
         }
+    }
+
+    /// Notes that this voter just accepted AppendEntries from `leader` (the prompt election
+    /// judges the leader's silence from these).
+    pub(crate) fn heard_from_leader(&self, leader: u64) {
+        self.inner.leader_contact.heard_from(leader);
     }
 
     /// Shuts Raft down (clean exit); on a broker-only node, stops following the voters.

@@ -7,12 +7,15 @@
 //!   publishes each new image; snapshots are the serialised image.
 //! - [`network`]: the gRPC client side of Raft RPCs.
 //! - [`service`]: the gRPC server side (Raft RPCs and forwarded controller requests).
+//! - [`prompt_election`]: the named successor of a dead active controller campaigns as soon as
+//!   the leader lease allows, not after a random timeout on top of it.
 
 // openraft's StorageError and RPCError are large, and its traits fix them as our error types.
 #![allow(clippy::result_large_err)]
 
 pub mod log_store;
 pub mod network;
+pub mod prompt_election;
 pub mod service;
 pub mod state_machine;
 pub mod types;

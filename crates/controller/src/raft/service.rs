@@ -115,8 +115,17 @@ impl RaftRpc for ControllerService {
         &self,
         request: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
-        let rpc = self.decode(request.get_ref(), "AppendEntries")?;
-        self.reply(&self.raft.append_entries(rpc).await)
+        let rpc: openraft::raft::AppendEntriesRequest<super::types::TypeConfig> =
+            self.decode(request.get_ref(), "AppendEntries")?;
+        let leader = rpc.vote.leader_id().voted_for();
+        let response = self.raft.append_entries(rpc).await;
+        // Accepted (any answer but a higher vote): the leader's lease on this voter was renewed.
+        if let (Some(leader), Ok(answer)) = (leader, &response) {
+            if !matches!(answer, openraft::raft::AppendEntriesResponse::HigherVote(_)) {
+                self.controller.heard_from_leader(leader);
+            }
+        }
+        self.reply(&response)
     }
 
     async fn vote(&self, request: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
