@@ -101,6 +101,36 @@ pub fn tool(node: &StrataNode, args: &[&str]) -> (bool, String, String) {
     )
 }
 
+/// `kafka-topics --create` of `topic` through `node` with `partitions`, `rf` and `--config`s;
+/// panics with the tool's output when it fails.
+pub fn create_with_tool(
+    node: &StrataNode,
+    topic: &str,
+    partitions: u32,
+    rf: u32,
+    configs: &[&str],
+) {
+    let (partitions, rf) = (partitions.to_string(), rf.to_string());
+    let mut args = vec![
+        "--create",
+        "--topic",
+        topic,
+        "--partitions",
+        &partitions,
+        "--replication-factor",
+        &rf,
+    ];
+    for config in configs {
+        args.extend(["--config", config]);
+    }
+    let (ok, out, err) = tool(node, &args);
+    assert!(
+        ok,
+        "creating {topic} through {} failed: {out}{err}",
+        node.bootstrap()
+    );
+}
+
 pub fn describe(node: &StrataNode, topic: &str) -> String {
     let (ok, out, err) = tool(node, &["--describe", "--topic", topic]);
     assert!(ok, "describe on {} failed: {out}{err}", node.bootstrap());
@@ -158,7 +188,17 @@ pub fn eventually(
     }
 }
 
-pub fn active_controller(node: &StrataNode) -> i32 {
+/// The active controller as `node` reports it (`kafka-metadata-quorum describe --status`), or
+/// `None` when it reports none.
+pub fn try_active_controller(node: &StrataNode) -> Option<i32> {
+    quorum_status(node)
+        .0
+        .lines()
+        .find_map(|l| l.strip_prefix("LeaderId:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+fn quorum_status(node: &StrataNode) -> (String, String) {
     let out = Command::new(strata_bin())
         .args([
             "kafka-metadata-quorum",
@@ -169,14 +209,15 @@ pub fn active_controller(node: &StrataNode) -> i32 {
         ])
         .output()
         .expect("run kafka-metadata-quorum");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| l.strip_prefix("LeaderId:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "no LeaderId in kafka-metadata-quorum output: {text}\nstderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+pub fn active_controller(node: &StrataNode) -> i32 {
+    try_active_controller(node).unwrap_or_else(|| {
+        let (out, err) = quorum_status(node);
+        panic!("no LeaderId in kafka-metadata-quorum output: {out}\nstderr: {err}")
+    })
 }
