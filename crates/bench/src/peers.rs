@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 
 use crate::cluster::LocalCluster;
-use crate::report::{measure, Measured};
+use crate::report::{measure, measure_marked, Measured};
 use crate::workloads::{consume, create_topic, end_to_end, produce};
 
 /// The fixed rate of the end-to-end comparison (records/s).
@@ -158,14 +158,16 @@ pub fn round(
                 &format!("{name}: produce acks=all idempotent"),
             )
         })?);
-        rows.push(measure(&pids, || {
+        rows.push(measure_marked(&pids, |mark| {
             consume(
                 &bootstrap,
                 t1,
                 PARTITIONS,
                 records,
                 &format!("{name}: consume"),
+                mark,
             )
+            .map(|(outcome, _)| outcome)
         })?);
         let mut histogram = None;
         rows.push(measure(&pids, || {

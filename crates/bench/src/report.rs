@@ -1,6 +1,7 @@
 //! Measuring a workload's CPU cost, and reporting: the table, JSON and the latency chart.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
@@ -38,8 +39,47 @@ pub fn measure(
     pids: &[u32],
     run: impl FnOnce() -> anyhow::Result<Outcome>,
 ) -> anyhow::Result<Measured> {
-    let (broker_before, client_before) = (cpu_micros_of(pids), self_cpu_micros());
-    let outcome = run()?;
+    measure_marked(pids, |_| run())
+}
+
+/// Where a measurement starts when that is not where its closure starts. The consume workloads
+/// start at their first record, as Apache Kafka's consumer-perf-test reports its fetch rate
+/// without the time to join the group: before it, librdkafka looks up the leaders and offsets
+/// (and backs off 500 ms when an assigned partition's leader connection is not up yet), and
+/// the brokers only idle.
+#[derive(Clone, Debug)]
+pub struct Mark {
+    pids: Arc<Vec<u32>>,
+    at: Arc<Mutex<Option<(u64, u64)>>>,
+}
+
+impl Mark {
+    /// Starts the measurement now; only the first call counts.
+    pub fn start(&self) {
+        let mut at = self.at.lock().unwrap_or_else(|p| p.into_inner());
+        if at.is_none() {
+            *at = Some((cpu_micros_of(&self.pids), self_cpu_micros()));
+        }
+    }
+}
+
+/// Like [`measure`], but the CPU is counted from the first [`Mark::start`] in `run` (from the
+/// start of `run` when it never calls it).
+pub fn measure_marked(
+    pids: &[u32],
+    run: impl FnOnce(&Mark) -> anyhow::Result<Outcome>,
+) -> anyhow::Result<Measured> {
+    let mark = Mark {
+        pids: Arc::new(pids.to_vec()),
+        at: Arc::default(),
+    };
+    let before = (cpu_micros_of(pids), self_cpu_micros());
+    let outcome = run(&mark)?;
+    let (broker_before, client_before) = mark
+        .at
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .unwrap_or(before);
     Ok(Measured {
         broker_cpu_us: (!pids.is_empty())
             .then(|| cpu_micros_of(pids).saturating_sub(broker_before)),

@@ -15,6 +15,8 @@ use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseRecord, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
+use crate::report::Mark;
+
 /// What one workload measured.
 #[derive(Debug, Clone)]
 pub struct Outcome {
@@ -275,14 +277,17 @@ const CONSUME_STALL: Duration = Duration::from_secs(30);
 /// Consume loops look at the clock (deadlines) once per this many records.
 const CLOCK_CHECK_EVERY: u64 = 4096;
 
-/// Consumes `records` records from the beginning of every partition (assign, no group).
+/// Consumes `records` records from the beginning of every partition (assign, no group). The
+/// rate and the CPU (`mark`) count from the first record, as for the group; the time from
+/// assign to it (librdkafka's leader and offset look-ups) is returned apart.
 pub fn consume(
     bootstrap: &str,
     topic: &str,
     partitions: i32,
     records: u64,
     name: &str,
-) -> anyhow::Result<Outcome> {
+    mark: &Mark,
+) -> anyhow::Result<(Outcome, Duration)> {
     let consumer: BaseConsumer<StderrLog> = client_config(bootstrap)
         .set("group.id", "strata-bench")
         .set("enable.auto.commit", "false")
@@ -299,8 +304,9 @@ pub fn consume(
         tpl.add_partition_offset(topic, p, Offset::Beginning)?;
     }
     consumer.assign(&tpl)?;
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(300);
+    let assigned = Instant::now();
+    let mut started = assigned;
+    let deadline = assigned + Duration::from_secs(300);
     let (mut count, mut bytes) = (0u64, 0u64);
     // The clock is read only when a poll comes back empty: at a million records a second,
     // three clock reads per record were a tenth of the client's CPU (and the client sets the
@@ -311,6 +317,10 @@ pub fn consume(
             Some(Ok(m)) => {
                 use rdkafka::message::Message;
                 idle_since = None;
+                if count == 0 {
+                    mark.start();
+                    started = Instant::now();
+                }
                 count += 1;
                 bytes += m.payload().map_or(0, |p| p.len() as u64);
                 if count % CLOCK_CHECK_EVERY == 0 && Instant::now() > deadline {
@@ -331,24 +341,29 @@ pub fn consume(
             }
         }
     }
-    Ok(Outcome {
-        name: name.to_string(),
-        records: count,
-        bytes,
-        elapsed: started.elapsed(),
-        latency_us: None,
-    })
+    Ok((
+        Outcome {
+            name: name.to_string(),
+            records: count,
+            bytes,
+            elapsed: started.elapsed(),
+            latency_us: None,
+        },
+        started.saturating_duration_since(assigned),
+    ))
 }
 
 /// Consumes `records` records of `topic` with `members` consumers in one group (the classic
 /// protocol), each on its own thread. The rate counts from the first record to the last, so
-/// the group's join (and `group.initial.rebalance.delay.ms`) is reported apart, as `joined`.
+/// the group's join (and `group.initial.rebalance.delay.ms`) is reported apart, as `joined`,
+/// and so is the CPU (`mark`).
 pub fn consume_group(
     bootstrap: &str,
     topic: &str,
     members: usize,
     records: u64,
     name: &str,
+    mark: &Mark,
 ) -> anyhow::Result<(Outcome, Duration)> {
     use rdkafka::message::Message;
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -370,7 +385,8 @@ pub fn consume_group(
             .create_with_context(StderrLog)
             .context("group consumer")?;
         consumer.subscribe(&[topic])?;
-        let (count, bytes, first) = (count.clone(), bytes.clone(), first.clone());
+        let (count, bytes, first, mark) =
+            (count.clone(), bytes.clone(), first.clone(), mark.clone());
         threads.push(std::thread::spawn(move || {
             // Counted locally and added to the shared totals every CLOCK_CHECK_EVERY records:
             // a shared atomic, a mutex and a clock read per record made the three consumer
@@ -381,6 +397,7 @@ pub fn consume_group(
                 if let Some(Ok(m)) = &polled {
                     if !seen_first {
                         seen_first = true;
+                        mark.start();
                         if let Ok(mut f) = first.lock() {
                             f.get_or_insert_with(Instant::now);
                         }
