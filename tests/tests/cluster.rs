@@ -152,7 +152,13 @@ fn a_dead_active_controllers_named_successor_takes_over() {
     let everyone = bootstrap(&cluster);
     let producer = common::producer(
         cluster.node(successor),
-        &[("bootstrap.servers", &everyone), ("acks", "all")],
+        // Idempotent: a send retried across the failover must not be written twice, as
+        // the read-back compares every record.
+        &[
+            ("bootstrap.servers", &everyone),
+            ("acks", "all"),
+            ("enable.idempotence", "true"),
+        ],
     );
     // Sends records `from..from + 100` with acks=all and returns their values.
     let send_batch = |from: usize| {

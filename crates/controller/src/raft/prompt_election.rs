@@ -10,11 +10,19 @@
 //! silent leader, much as Kafka's EndQuorumEpoch names preferred successors — avoids the split
 //! without the wait.
 //!
-//! This only ever makes an election earlier, never possible where it was not: the successor
-//! campaigns only after hearing nothing from the leader for a whole lease plus
-//! [`lease_margin`], and only when the leader's controller port refuses a connection or does
-//! not accept one within [`PROBE_TIMEOUT`]. A leader that is alive but slow is left to
-//! openraft's own timers, which also still run if the prompt campaign loses.
+//! Safety is Raft's: the campaign is an ordinary one, and voters still refuse it while their
+//! lease runs or when the successor's log is behind theirs. The successor campaigns only after
+//! hearing nothing from the leader for a whole lease plus [`lease_margin`], and only when the
+//! leader's controller port refuses a connection or does not accept one within
+//! [`PROBE_TIMEOUT`]; a leader that is alive but slow (or stopped: the kernel still accepts) is
+//! left to openraft's own timers, which also still run if the prompt campaign loses.
+//!
+//! What it can cost: a successor whose log is behind the other survivor's (a metadata write in
+//! flight at the kill) loses, and having raised its term it makes that survivor's own campaign
+//! fail once more: that failover takes up to one election timeout longer than openraft alone.
+//! With more than three voters a leader elected by others while the successor retries could be
+//! deposed by the successor's higher term; every attempt therefore first checks that the state
+//! it judged by (Raft state, term, known leader) still holds.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -106,6 +114,7 @@ struct Rules {
 impl Rules {
     /// Decides from the last contact, the Raft state and the campaigns already started for
     /// this silence whether this voter should campaign. Pure, so the rules are unit-tested.
+    /// `not_before` holds the next attempt back until the previous one has had a margin to win.
     fn decide(
         &self,
         now: Instant,
@@ -113,12 +122,16 @@ impl Rules {
         state: ServerState,
         current_leader: Option<u64>,
         attempts: u32,
+        not_before: Option<Instant>,
     ) -> Step {
         let idle = now + self.lease;
         let Some(contact) = contact else {
             return Step::Wait(idle);
         };
-        let due = contact.at + self.lease + self.margin * (attempts + 1);
+        let mut due = contact.at + self.lease + self.margin * (attempts + 1);
+        if let Some(not_before) = not_before {
+            due = due.max(not_before);
+        }
         if now < due {
             return Step::Wait(due);
         }
@@ -140,8 +153,18 @@ impl Rules {
     }
 }
 
+/// The Raft state a decision was made on: a campaign goes ahead only if it still holds.
+fn raft_view(raft: &super::types::Raft) -> Option<(ServerState, Option<u64>, u64)> {
+    let m = raft.metrics();
+    let m = m.borrow();
+    m.running_state
+        .is_ok()
+        .then_some((m.state, m.current_leader, m.current_term))
+}
+
 /// Watches this voter's contact with the leader and campaigns promptly when the rules of the
-/// module allow. Ends when the controller is dropped or Raft has stopped.
+/// module allow. Ends when the controller is dropped, Raft has stopped, or there is no one to
+/// succeed (a single-voter quorum).
 pub(crate) async fn run(
     inner: std::sync::Weak<crate::Inner>,
     contact: std::sync::Arc<LeaderContact>,
@@ -150,15 +173,21 @@ pub(crate) async fn run(
     lease: Duration,
     heartbeat_interval: Duration,
 ) {
+    if voters.len() < 2 || !voters.contains_key(&me) {
+        return;
+    }
     let rules = Rules {
         me,
         voters,
         lease,
         margin: lease_margin(heartbeat_interval),
     };
-    // Campaigns started for the silence that began at the contact of this instant.
+    // Per silence (the contact it began after): campaigns started, whether the probe found the
+    // leader gone, and when the next attempt may start.
     let mut silence: Option<Instant> = None;
     let mut attempts = 0;
+    let mut leader_gone = false;
+    let mut not_before: Option<Instant> = None;
     loop {
         let raft = match inner.upgrade().as_deref().map(|i| &i.backend) {
             Some(crate::Backend::Local(raft)) => raft.clone(),
@@ -167,17 +196,18 @@ pub(crate) async fn run(
         let last = contact.last();
         if silence != last.map(|c| c.at) {
             silence = last.map(|c| c.at);
-            attempts = 0;
+            (attempts, leader_gone, not_before) = (0, false, None);
         }
-        let (state, current_leader) = {
-            let m = raft.metrics();
-            let m = m.borrow();
-            if m.running_state.is_err() {
-                return;
-            }
-            (m.state, m.current_leader)
-        };
-        match rules.decide(Instant::now(), last, state, current_leader, attempts) {
+        let Some(view) = raft_view(&raft) else { return };
+        let (state, current_leader, term) = view;
+        match rules.decide(
+            Instant::now(),
+            last,
+            state,
+            current_leader,
+            attempts,
+            not_before,
+        ) {
             Step::Wait(until) => {
                 drop(raft);
                 tokio::time::sleep_until(until).await;
@@ -185,22 +215,26 @@ pub(crate) async fn run(
             Step::Campaign => {
                 let Some(leader) = last else { continue };
                 attempts += 1;
-                let endpoint = i32::try_from(leader.leader)
-                    .ok()
-                    .and_then(|id| rules.voters.get(&id))
-                    .cloned()
-                    .unwrap_or_default();
-                if !is_gone(&endpoint).await {
-                    tracing::info!(
-                        leader = leader.leader,
-                        %endpoint,
-                        "the active controller is silent but its port answers: leaving the election to Raft's timers"
-                    );
-                    attempts = MAX_ATTEMPTS;
-                    continue;
+                if !leader_gone {
+                    let endpoint = i32::try_from(leader.leader)
+                        .ok()
+                        .and_then(|id| rules.voters.get(&id))
+                        .cloned()
+                        .unwrap_or_default();
+                    if !is_gone(&endpoint).await {
+                        tracing::info!(
+                            leader = leader.leader,
+                            %endpoint,
+                            "the active controller is silent but its port answers: leaving the election to Raft's timers"
+                        );
+                        attempts = MAX_ATTEMPTS;
+                        continue;
+                    }
+                    leader_gone = true;
                 }
-                // The probe took time: a leader may have been heard from meanwhile.
-                if contact.last() != last {
+                // The probe took time: campaign only if nothing changed meanwhile (a leader
+                // heard from, a vote granted, a term moved on).
+                if contact.last() != last || raft_view(&raft) != Some(view) {
                     continue;
                 }
                 tracing::info!(
@@ -213,6 +247,13 @@ pub(crate) async fn run(
                     tracing::debug!(%error, "Raft has stopped; prompt election ends");
                     return;
                 }
+                // The trigger only queues the campaign: let it start (the term moves on)
+                // before judging it, and give it a margin to win before the next attempt.
+                let _ = raft
+                    .wait(Some(rules.margin))
+                    .metrics(|m| m.current_term > term, "the prompt campaign has started")
+                    .await;
+                not_before = Some(Instant::now() + rules.margin);
             }
         }
     }
@@ -257,7 +298,7 @@ mod tests {
         let at = |ms| t0 + Duration::from_millis(ms);
         let rules = rules(1);
         let look = |now, state, leader, attempts| {
-            rules.decide(now, contact(3, t0), state, leader, attempts)
+            rules.decide(now, contact(3, t0), state, leader, attempts, None)
         };
         // Within lease + margin: wait until exactly then.
         assert_eq!(
@@ -285,26 +326,70 @@ mod tests {
     }
 
     #[test]
+    fn a_retry_waits_a_margin_after_the_last_campaign() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        // The first campaign started late (a slow probe) at 790 ms: the retry, due by the
+        // contact at 800 ms, waits until a margin after it instead.
+        assert_eq!(
+            rules(1).decide(
+                at(800),
+                contact(3, t0),
+                ServerState::Candidate,
+                None,
+                1,
+                Some(at(890))
+            ),
+            Step::Wait(at(890))
+        );
+        assert_eq!(
+            rules(1).decide(
+                at(890),
+                contact(3, t0),
+                ServerState::Candidate,
+                None,
+                1,
+                Some(at(890))
+            ),
+            Step::Campaign
+        );
+    }
+
+    #[test]
     fn others_leave_the_election_to_raft() {
         let t0 = Instant::now();
         let late = t0 + Duration::from_secs(2);
         // Node 2 is not the named successor of leader 3.
         assert!(matches!(
-            rules(2).decide(late, contact(3, t0), ServerState::Follower, Some(3), 0),
+            rules(2).decide(
+                late,
+                contact(3, t0),
+                ServerState::Follower,
+                Some(3),
+                0,
+                None
+            ),
             Step::Wait(_)
         ));
         // A leader, or a follower that already follows someone else, does nothing.
         assert!(matches!(
-            rules(1).decide(late, contact(3, t0), ServerState::Leader, Some(1), 0),
+            rules(1).decide(late, contact(3, t0), ServerState::Leader, Some(1), 0, None),
             Step::Wait(_)
         ));
         assert!(matches!(
-            rules(1).decide(late, contact(3, t0), ServerState::Follower, Some(2), 0),
+            rules(1).decide(
+                late,
+                contact(3, t0),
+                ServerState::Follower,
+                Some(2),
+                0,
+                None
+            ),
             Step::Wait(_)
         ));
         // Never heard from a leader (just started): nothing to judge.
         assert!(matches!(
-            rules(1).decide(late, None, ServerState::Follower, None, 0),
+            rules(1).decide(late, None, ServerState::Follower, None, 0, None),
             Step::Wait(_)
         ));
     }

@@ -137,8 +137,18 @@ impl RaftRpc for ControllerService {
         &self,
         request: Request<RaftMessage>,
     ) -> Result<Response<RaftMessage>, Status> {
-        let rpc = self.decode(request.get_ref(), "InstallSnapshot")?;
-        self.reply(&self.raft.install_snapshot(rpc).await)
+        let rpc: openraft::raft::InstallSnapshotRequest<super::types::TypeConfig> =
+            self.decode(request.get_ref(), "InstallSnapshot")?;
+        let sent = *rpc.vote.leader_id();
+        let response = self.raft.install_snapshot(rpc).await;
+        // Accepted (this voter now holds the sender's vote): like AppendEntries, a snapshot
+        // chunk renews the leader's lease here.
+        if let (Some(leader), Ok(answer)) = (sent.voted_for(), &response) {
+            if *answer.vote.leader_id() == sent {
+                self.controller.heard_from_leader(leader);
+            }
+        }
+        self.reply(&response)
     }
 }
 
