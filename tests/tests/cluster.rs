@@ -229,6 +229,27 @@ fn a_dead_active_controllers_named_successor_takes_over() {
     }
     assert_eq!(values, [before, after].concat());
     create_with_tool(cluster.node(successor), "after-prompt-election", 1, 2, &[]);
+
+    // The new active controller fenced the dead node only: the other survivor's heartbeats
+    // (to every voter from the round in which the dead controller refused them) kept its
+    // session alive across the takeover.
+    let other = (1..=3)
+        .find(|id| *id != controller && *id != successor)
+        .expect("the third node");
+    let wrongly_fenced: Vec<String> = cluster
+        .node(successor)
+        .output()
+        .lines()
+        .filter(|l| {
+            l.contains("fencing a broker whose session expired")
+                && l.contains(&format!("broker_id={other}"))
+        })
+        .map(str::to_string)
+        .collect();
+    assert!(
+        wrongly_fenced.is_empty(),
+        "node {successor} fenced live node {other}: {wrongly_fenced:?}"
+    );
 }
 
 fn wait_for_output(node: &StrataNode, needle: &str, what: &str) {

@@ -221,8 +221,19 @@ struct Inner {
     entropy: Mutex<Box<dyn Entropy + Send>>,
     caller: Caller,
     liveness: std::sync::Mutex<Liveness>,
+    /// Which voters this node's broker heartbeats go to (see [`Controller::heartbeat`]).
+    heartbeat_fanout: std::sync::Mutex<HeartbeatFanout>,
     /// When this voter last accepted AppendEntries, and from whom (for the prompt election).
     leader_contact: Arc<LeaderContact>,
+}
+
+/// The state behind a broker heartbeat's choice of voters.
+#[derive(Debug, Default)]
+struct HeartbeatFanout {
+    /// When every voter was last sent a heartbeat.
+    last_everyone: Option<Instant>,
+    /// Whether the active controller answered the last heartbeat.
+    active_answered: bool,
 }
 
 /// Where the metadata quorum runs, seen from this node.
@@ -407,6 +418,7 @@ impl Controller {
                 entropy: Mutex::new(entropy),
                 caller,
                 liveness: std::sync::Mutex::new(Liveness::default()),
+                heartbeat_fanout: std::sync::Mutex::default(),
                 leader_contact: Arc::default(),
             }),
         };
@@ -470,6 +482,7 @@ impl Controller {
                 entropy: Mutex::new(Box::new(RandomEntropy)),
                 caller,
                 liveness: std::sync::Mutex::new(Liveness::default()),
+                heartbeat_fanout: std::sync::Mutex::default(),
                 leader_contact: Arc::default(),
             }),
         };
@@ -667,14 +680,20 @@ impl Controller {
         }
     }
 
-    /// Tells every voter this broker is alive, each call bounded by half a session.
+    /// Tells the voters this broker is alive, each call bounded by half a session: the active
+    /// controller every time, every voter at least every half session, and every voter at once
+    /// when the active controller did not answer (or is not known).
     ///
-    /// Why every voter and not only the active controller: a voter that becomes the active
-    /// controller then already knows when it last heard from each broker, so it fences a dead
-    /// broker (say, on the node the previous controller died with) at once instead of first
-    /// granting every broker a whole new session; and a voter that hangs (SIGSTOP) delays no
-    /// heartbeat to the others, so a live broker is never fenced because its heartbeats were
-    /// stuck behind one to a paused controller.
+    /// Why the other voters at all: a voter that becomes the active controller then already
+    /// knows when it last heard from each broker, so it fences a dead broker (say, on the node
+    /// the previous controller died with) at once instead of first granting every broker a
+    /// whole new session. Why only every half session while the active controller answers:
+    /// those heartbeats were most of an idle cluster's RPCs, and what a new active controller
+    /// needs is that each live broker's last heartbeat to it be less than a session old when it
+    /// takes over. A live broker's heartbeats reach every voter from the first round in which
+    /// the active controller fails it (refused at once; a hung one after the attempt's timeout,
+    /// and then every round until the broker sees another leader), and a new active controller
+    /// is elected only after a whole leader lease without its predecessor.
     ///
     /// Ok once the active controller accepted it; its error (e.g. not registered) otherwise.
     pub async fn heartbeat(
@@ -688,6 +707,59 @@ impl Controller {
             incarnation_id,
             metadata_offset,
         };
+        let session = Duration::from_millis(self.inner.config.quorum.broker_session_timeout_ms);
+        let voters = &self.inner.config.quorum.voters;
+        let active = self
+            .active_controller()
+            .filter(|id| voters.contains_key(id));
+        let everyone = {
+            let mut fanout = self
+                .inner
+                .heartbeat_fanout
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let due = fanout
+                .last_everyone
+                .is_none_or(|at| now.duration_since(at) >= session / 2);
+            let everyone = active.is_none() || !fanout.active_answered || due;
+            if everyone {
+                fanout.last_everyone = Some(now);
+            }
+            everyone
+        };
+        let (first, rest): (Vec<i32>, Vec<i32>) = voters
+            .keys()
+            .partition(|id| everyone || Some(**id) == active);
+        let mut outcome = self.heartbeat_to(&request, &first).await;
+        let answered = outcome.is_ok() || !matches!(outcome, Err(ControllerError::NotController));
+        if !answered && !rest.is_empty() {
+            // The active controller did not answer: the others must hear from us now, one of
+            // them may be about to take over.
+            outcome = self.heartbeat_to(&request, &rest).await;
+            self.inner
+                .heartbeat_fanout
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .last_everyone = Some(Instant::now());
+        }
+        self.inner
+            .heartbeat_fanout
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .active_answered = answered;
+        outcome
+    }
+
+    /// Sends `request` (a broker heartbeat) to the voters `ids` in parallel. Ok once one of
+    /// them (the active controller) accepted it; the error it answered with otherwise; and
+    /// NotController when none answered for the quorum (not the active controller, or not
+    /// reached).
+    async fn heartbeat_to(
+        &self,
+        request: &ControllerRequest,
+        ids: &[i32],
+    ) -> Result<(), ControllerError> {
         let timeout = Duration::from_millis(
             (self.inner.config.quorum.broker_session_timeout_ms / 2)
                 .max(MIN_HEARTBEAT_ATTEMPT_TIMEOUT_MS),
@@ -695,7 +767,10 @@ impl Controller {
         let me = self.inner.config.node_id;
         let local = matches!(self.inner.backend, Backend::Local(_));
         let mut calls = tokio::task::JoinSet::new();
-        for (id, addr) in &self.inner.config.quorum.voters {
+        for id in ids {
+            let Some(addr) = self.inner.config.quorum.voters.get(id) else {
+                continue;
+            };
             let (controller, request, id, addr) =
                 (self.clone(), request.clone(), *id, addr.clone());
             calls.spawn(async move {
