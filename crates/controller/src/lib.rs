@@ -232,6 +232,8 @@ struct Inner {
 struct HeartbeatFanout {
     /// When every voter was last sent a heartbeat.
     last_everyone: Option<Instant>,
+    /// When the last heartbeat round started (the rounds' spacing).
+    last_round: Option<Instant>,
     /// Whether the active controller answered the last heartbeat.
     active_answered: bool,
 }
@@ -681,8 +683,9 @@ impl Controller {
     }
 
     /// Tells the voters this broker is alive, each call bounded by half a session: the active
-    /// controller every time, every voter at least every half session, and every voter at once
-    /// when the active controller did not answer (or is not known).
+    /// controller every time, every voter at least every half session (the rounds' spacing
+    /// counted in), and every voter at once when the active controller is not known, refuses,
+    /// says it is not the controller, or has not answered within a fifth of a session.
     ///
     /// Why the other voters at all: a voter that becomes the active controller then already
     /// knows when it last heard from each broker, so it fences a dead broker (say, on the node
@@ -691,9 +694,9 @@ impl Controller {
     /// those heartbeats were most of an idle cluster's RPCs, and what a new active controller
     /// needs is that each live broker's last heartbeat to it be less than a session old when it
     /// takes over. A live broker's heartbeats reach every voter from the first round in which
-    /// the active controller fails it (refused at once; a hung one after the attempt's timeout,
-    /// and then every round until the broker sees another leader), and a new active controller
-    /// is elected only after a whole leader lease without its predecessor.
+    /// the active controller fails it (at once when refused, after a fifth of a session when
+    /// hung, and then every round until the broker sees another leader), and a new active
+    /// controller is elected only after a whole leader lease without its predecessor.
     ///
     /// Ok once the active controller accepted it; its error (e.g. not registered) otherwise.
     pub async fn heartbeat(
@@ -719,9 +722,13 @@ impl Controller {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             let now = Instant::now();
+            // Due when waiting for the next round (about as far off as the last one was)
+            // would leave the other voters more than half a session without a heartbeat.
+            let interval = fanout.last_round.map_or(Duration::ZERO, |at| now - at);
+            fanout.last_round = Some(now);
             let due = fanout
                 .last_everyone
-                .is_none_or(|at| now.duration_since(at) >= session / 2);
+                .is_none_or(|at| now.duration_since(at) + interval >= session / 2);
             let everyone = active.is_none() || !fanout.active_answered || due;
             if everyone {
                 fanout.last_everyone = Some(now);
@@ -731,23 +738,48 @@ impl Controller {
         let (first, rest): (Vec<i32>, Vec<i32>) = voters
             .keys()
             .partition(|id| everyone || Some(**id) == active);
-        let mut outcome = self.heartbeat_to(&request, &first).await;
-        let answered = outcome.is_ok() || !matches!(outcome, Err(ControllerError::NotController));
-        if !answered && !rest.is_empty() {
-            // The active controller did not answer: the others must hear from us now, one of
-            // them may be about to take over.
-            outcome = self.heartbeat_to(&request, &rest).await;
-            self.inner
-                .heartbeat_fanout
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .last_everyone = Some(Instant::now());
-        }
+        let answered = |outcome: &Result<(), ControllerError>| {
+            !matches!(outcome, Err(ControllerError::NotController))
+        };
+        let targeted = self.heartbeat_to(&request, &first);
+        let outcome = if rest.is_empty() {
+            targeted.await
+        } else {
+            // The active controller must answer within a fifth of a session, or the other
+            // voters hear from us at once (one of them may be about to take over) while we
+            // still wait for its answer: a hung controller must not hold their heartbeats
+            // back for a whole attempt.
+            let hedge = (session / 5).max(Duration::from_millis(MIN_HEARTBEAT_ATTEMPT_TIMEOUT_MS));
+            tokio::pin!(targeted);
+            let early = tokio::time::timeout(hedge, &mut targeted).await;
+            match early {
+                Ok(outcome) if answered(&outcome) => outcome,
+                early => {
+                    self.inner
+                        .heartbeat_fanout
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .last_everyone = Some(Instant::now());
+                    let others = self.heartbeat_to(&request, &rest);
+                    let (from_active, from_others) = match early {
+                        Ok(outcome) => (outcome, others.await),
+                        Err(_) => tokio::join!(targeted, others),
+                    };
+                    if answered(&from_active) {
+                        from_active
+                    } else {
+                        from_others
+                    }
+                }
+            }
+        };
+        // Whether an active controller answered for the quorum: if none did, the next round
+        // goes to every voter.
         self.inner
             .heartbeat_fanout
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .active_answered = answered;
+            .active_answered = answered(&outcome);
         outcome
     }
 
@@ -1520,9 +1552,10 @@ async fn watch_broker_sessions(inner: std::sync::Weak<Inner>) {
                 .values()
                 .filter(|b| !b.fenced)
                 .filter(|b| {
-                    // Heartbeats reach every voter, so a new active controller judges by the
-                    // ones it received as a follower; a broker it never heard from (it just
-                    // started) gets a full session from when it began to lead.
+                    // Heartbeats reach every voter (see `Controller::heartbeat`), so a new
+                    // active controller judges by the ones it received as a follower; a broker
+                    // it never heard from (it just started) gets a full session from when it
+                    // began to lead.
                     let last = liveness
                         .last_seen
                         .get(&b.broker_id)
