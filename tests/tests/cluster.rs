@@ -231,9 +231,8 @@ fn a_dead_active_controllers_named_successor_takes_over() {
     assert_eq!(values, [before, after].concat());
     create_with_tool(cluster.node(successor), "after-prompt-election", 1, 2, &[]);
 
-    // The new active controller fenced the dead node only: the survivors' heartbeats (to every
-    // voter from the round in which the dead controller refused them) kept their sessions
-    // alive across the takeover.
+    // The new active controller fenced the dead node only: the survivors' heartbeats, which
+    // reach every voter, kept their sessions alive across the takeover.
     let log = cluster.node(successor).output();
     let since_kill = log.get(log_before_kill..).unwrap_or_default();
     let wrongly_fenced: Vec<&str> = since_kill

@@ -1,7 +1,6 @@
 //! A paused active controller (SIGSTOP) must not make its successor fence the live brokers:
-//! a heartbeat the active controller leaves unanswered for a fifth of a session goes to every
-//! voter, so none is stuck behind the paused one and the new controller already knows who is
-//! alive. Only the paused node is fenced; once
+//! heartbeats reach every voter with a short timeout, so none is stuck behind the paused one
+//! and the new controller already knows who is alive. Only the paused node is fenced; once
 //! resumed (SIGCONT) it rejoins and every ISR is full again.
 
 mod common;

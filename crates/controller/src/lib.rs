@@ -221,21 +221,8 @@ struct Inner {
     entropy: Mutex<Box<dyn Entropy + Send>>,
     caller: Caller,
     liveness: std::sync::Mutex<Liveness>,
-    /// Which voters this node's broker heartbeats go to (see [`Controller::heartbeat`]).
-    heartbeat_fanout: std::sync::Mutex<HeartbeatFanout>,
     /// When this voter last accepted AppendEntries, and from whom (for the prompt election).
     leader_contact: Arc<LeaderContact>,
-}
-
-/// The state behind a broker heartbeat's choice of voters.
-#[derive(Debug, Default)]
-struct HeartbeatFanout {
-    /// When every voter was last sent a heartbeat.
-    last_everyone: Option<Instant>,
-    /// When the last heartbeat round started (the rounds' spacing).
-    last_round: Option<Instant>,
-    /// Whether the active controller answered the last heartbeat.
-    active_answered: bool,
 }
 
 /// Where the metadata quorum runs, seen from this node.
@@ -420,7 +407,6 @@ impl Controller {
                 entropy: Mutex::new(entropy),
                 caller,
                 liveness: std::sync::Mutex::new(Liveness::default()),
-                heartbeat_fanout: std::sync::Mutex::default(),
                 leader_contact: Arc::default(),
             }),
         };
@@ -484,7 +470,6 @@ impl Controller {
                 entropy: Mutex::new(Box::new(RandomEntropy)),
                 caller,
                 liveness: std::sync::Mutex::new(Liveness::default()),
-                heartbeat_fanout: std::sync::Mutex::default(),
                 leader_contact: Arc::default(),
             }),
         };
@@ -682,21 +667,14 @@ impl Controller {
         }
     }
 
-    /// Tells the voters this broker is alive, each call bounded by half a session: the active
-    /// controller every time, every voter at least every half session (the rounds' spacing
-    /// counted in), and every voter at once when the active controller is not known, refuses,
-    /// says it is not the controller, or has not answered within a fifth of a session.
+    /// Tells every voter this broker is alive, each call bounded by half a session.
     ///
-    /// Why the other voters at all: a voter that becomes the active controller then already
-    /// knows when it last heard from each broker, so it fences a dead broker (say, on the node
-    /// the previous controller died with) at once instead of first granting every broker a
-    /// whole new session. Why only every half session while the active controller answers:
-    /// those heartbeats were most of an idle cluster's RPCs, and what a new active controller
-    /// needs is that each live broker's last heartbeat to it be less than a session old when it
-    /// takes over. A live broker's heartbeats reach every voter from the first round in which
-    /// the active controller fails it (at once when refused, after a fifth of a session when
-    /// hung, and then every round until the broker sees another leader), and a new active
-    /// controller is elected only after a whole leader lease without its predecessor.
+    /// Why every voter and not only the active controller: a voter that becomes the active
+    /// controller then already knows when it last heard from each broker, so it fences a dead
+    /// broker (say, on the node the previous controller died with) at once instead of first
+    /// granting every broker a whole new session; and a voter that hangs (SIGSTOP) delays no
+    /// heartbeat to the others, so a live broker is never fenced because its heartbeats were
+    /// stuck behind one to a paused controller.
     ///
     /// Ok once the active controller accepted it; its error (e.g. not registered) otherwise.
     pub async fn heartbeat(
@@ -710,88 +688,6 @@ impl Controller {
             incarnation_id,
             metadata_offset,
         };
-        let session = Duration::from_millis(self.inner.config.quorum.broker_session_timeout_ms);
-        let voters = &self.inner.config.quorum.voters;
-        let active = self
-            .active_controller()
-            .filter(|id| voters.contains_key(id));
-        let everyone = {
-            let mut fanout = self
-                .inner
-                .heartbeat_fanout
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            let now = Instant::now();
-            // Due when waiting for the next round (about as far off as the last one was)
-            // would leave the other voters more than half a session without a heartbeat.
-            let interval = fanout.last_round.map_or(Duration::ZERO, |at| now - at);
-            fanout.last_round = Some(now);
-            let due = fanout
-                .last_everyone
-                .is_none_or(|at| now.duration_since(at) + interval >= session / 2);
-            let everyone = active.is_none() || !fanout.active_answered || due;
-            if everyone {
-                fanout.last_everyone = Some(now);
-            }
-            everyone
-        };
-        let (first, rest): (Vec<i32>, Vec<i32>) = voters
-            .keys()
-            .partition(|id| everyone || Some(**id) == active);
-        let answered = |outcome: &Result<(), ControllerError>| {
-            !matches!(outcome, Err(ControllerError::NotController))
-        };
-        let targeted = self.heartbeat_to(&request, &first);
-        let outcome = if rest.is_empty() {
-            targeted.await
-        } else {
-            // The active controller must answer within a fifth of a session, or the other
-            // voters hear from us at once (one of them may be about to take over) while we
-            // still wait for its answer: a hung controller must not hold their heartbeats
-            // back for a whole attempt.
-            let hedge = (session / 5).max(Duration::from_millis(MIN_HEARTBEAT_ATTEMPT_TIMEOUT_MS));
-            tokio::pin!(targeted);
-            let early = tokio::time::timeout(hedge, &mut targeted).await;
-            match early {
-                Ok(outcome) if answered(&outcome) => outcome,
-                early => {
-                    self.inner
-                        .heartbeat_fanout
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .last_everyone = Some(Instant::now());
-                    let others = self.heartbeat_to(&request, &rest);
-                    let (from_active, from_others) = match early {
-                        Ok(outcome) => (outcome, others.await),
-                        Err(_) => tokio::join!(targeted, others),
-                    };
-                    if answered(&from_active) {
-                        from_active
-                    } else {
-                        from_others
-                    }
-                }
-            }
-        };
-        // Whether an active controller answered for the quorum: if none did, the next round
-        // goes to every voter.
-        self.inner
-            .heartbeat_fanout
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .active_answered = answered(&outcome);
-        outcome
-    }
-
-    /// Sends `request` (a broker heartbeat) to the voters `ids` in parallel. Ok once one of
-    /// them (the active controller) accepted it; the error it answered with otherwise; and
-    /// NotController when none answered for the quorum (not the active controller, or not
-    /// reached).
-    async fn heartbeat_to(
-        &self,
-        request: &ControllerRequest,
-        ids: &[i32],
-    ) -> Result<(), ControllerError> {
         let timeout = Duration::from_millis(
             (self.inner.config.quorum.broker_session_timeout_ms / 2)
                 .max(MIN_HEARTBEAT_ATTEMPT_TIMEOUT_MS),
@@ -799,10 +695,7 @@ impl Controller {
         let me = self.inner.config.node_id;
         let local = matches!(self.inner.backend, Backend::Local(_));
         let mut calls = tokio::task::JoinSet::new();
-        for id in ids {
-            let Some(addr) = self.inner.config.quorum.voters.get(id) else {
-                continue;
-            };
+        for (id, addr) in &self.inner.config.quorum.voters {
             let (controller, request, id, addr) =
                 (self.clone(), request.clone(), *id, addr.clone());
             calls.spawn(async move {
@@ -1552,10 +1445,9 @@ async fn watch_broker_sessions(inner: std::sync::Weak<Inner>) {
                 .values()
                 .filter(|b| !b.fenced)
                 .filter(|b| {
-                    // Heartbeats reach every voter (see `Controller::heartbeat`), so a new
-                    // active controller judges by the ones it received as a follower; a broker
-                    // it never heard from (it just started) gets a full session from when it
-                    // began to lead.
+                    // Heartbeats reach every voter, so a new active controller judges by the
+                    // ones it received as a follower; a broker it never heard from (it just
+                    // started) gets a full session from when it began to lead.
                     let last = liveness
                         .last_seen
                         .get(&b.broker_id)
