@@ -24,21 +24,13 @@ fn three_node_cluster_survives_node_loss() {
         .expect("a non-controller node");
 
     // Create through a node that is not the active controller: the request is forwarded.
-    let (ok, out, err) = tool(
+    create_with_tool(
         cluster.node(other),
-        &[
-            "--create",
-            "--topic",
-            "replicated",
-            "--partitions",
-            "3",
-            "--replication-factor",
-            "3",
-            "--config",
-            "retention.ms=3600000",
-        ],
+        "replicated",
+        3,
+        3,
+        &["retention.ms=3600000"],
     );
-    assert!(ok, "create via node {other} failed: {out}{err}");
     // Every node describes the same leaders, replicas and ISR.
     // Other nodes learn the commit with the next Raft heartbeat (milliseconds).
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -72,19 +64,7 @@ fn three_node_cluster_survives_node_loss() {
     // kill -9 the active controller: a new one is elected and admin requests work again.
     cluster.node_mut(controller).kill9();
     let survivor = (1..=3).find(|id| *id != controller).expect("a survivor");
-    let (ok, out, err) = tool(
-        cluster.node(survivor),
-        &[
-            "--create",
-            "--topic",
-            "after-controller-loss",
-            "--partitions",
-            "2",
-            "--replication-factor",
-            "2",
-        ],
-    );
-    assert!(ok, "create after killing the controller failed: {out}{err}");
+    create_with_tool(cluster.node(survivor), "after-controller-loss", 2, 2, &[]);
     // Partitions the dead node led moved to live ISR members; it left every ISR.
     eventually(
         &cluster,

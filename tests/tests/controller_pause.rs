@@ -14,19 +14,7 @@ use common::unique_topic;
 fn pausing_the_active_controller_fences_only_that_node() {
     let mut cluster = Cluster::start();
     let topic = unique_topic("pause");
-    let (ok, out, err) = tool(
-        cluster.node(1),
-        &[
-            "--create",
-            "--topic",
-            &topic,
-            "--partitions",
-            "6",
-            "--replication-factor",
-            "3",
-        ],
-    );
-    assert!(ok, "create: {out}{err}");
+    create_with_tool(cluster.node(1), &topic, 6, 3, &[]);
     eventually(&cluster, 1, &topic, "full ISRs", |rows| {
         rows.len() == 6
             && rows

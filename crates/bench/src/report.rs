@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::Context;
 use hdrhistogram::Histogram;
@@ -52,7 +53,8 @@ pub fn measure(
 #[derive(Clone, Debug)]
 pub struct Mark {
     pids: Arc<Vec<u32>>,
-    at: Arc<Mutex<Option<(u64, u64)>>>,
+    /// When the measurement started, with the brokers' and this process's CPU then.
+    at: Arc<Mutex<Option<(Instant, u64, u64)>>>,
 }
 
 impl Mark {
@@ -60,8 +62,16 @@ impl Mark {
     pub fn start(&self) {
         let mut at = self.at.lock().unwrap_or_else(|p| p.into_inner());
         if at.is_none() {
-            *at = Some((cpu_micros_of(&self.pids), self_cpu_micros()));
+            *at = Some((Instant::now(), cpu_micros_of(&self.pids), self_cpu_micros()));
         }
+    }
+
+    /// When the first [`Mark::start`] happened, if one did.
+    pub fn started(&self) -> Option<Instant> {
+        self.at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|(at, _, _)| at)
     }
 }
 
@@ -81,7 +91,7 @@ pub fn measure_marked(
         .at
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .unwrap_or(before);
+        .map_or(before, |(_, broker, client)| (broker, client));
     Ok(Measured {
         broker_cpu_us: (!pids.is_empty())
             .then(|| cpu_micros_of(pids).saturating_sub(broker_before)),

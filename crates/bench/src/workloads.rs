@@ -305,7 +305,6 @@ pub fn consume(
     }
     consumer.assign(&tpl)?;
     let assigned = Instant::now();
-    let mut started = assigned;
     let deadline = assigned + Duration::from_secs(300);
     let (mut count, mut bytes) = (0u64, 0u64);
     // The clock is read only when a poll comes back empty: at a million records a second,
@@ -319,7 +318,6 @@ pub fn consume(
                 idle_since = None;
                 if count == 0 {
                     mark.start();
-                    started = Instant::now();
                 }
                 count += 1;
                 bytes += m.payload().map_or(0, |p| p.len() as u64);
@@ -341,6 +339,7 @@ pub fn consume(
             }
         }
     }
+    let started = mark.started().unwrap_or(assigned);
     Ok((
         Outcome {
             name: name.to_string(),
@@ -370,7 +369,6 @@ pub fn consume_group(
     let group = format!("strata-bench-group-{}", std::process::id());
     let count = Arc::new(AtomicU64::new(0));
     let bytes = Arc::new(AtomicU64::new(0));
-    let first = Arc::new(Mutex::new(None::<Instant>));
     let started = Instant::now();
     let deadline = started + Duration::from_secs(300);
     let mut threads = Vec::new();
@@ -385,8 +383,7 @@ pub fn consume_group(
             .create_with_context(StderrLog)
             .context("group consumer")?;
         consumer.subscribe(&[topic])?;
-        let (count, bytes, first, mark) =
-            (count.clone(), bytes.clone(), first.clone(), mark.clone());
+        let (count, bytes, mark) = (count.clone(), bytes.clone(), mark.clone());
         threads.push(std::thread::spawn(move || {
             // Counted locally and added to the shared totals every CLOCK_CHECK_EVERY records:
             // a shared atomic, a mutex and a clock read per record made the three consumer
@@ -398,9 +395,6 @@ pub fn consume_group(
                     if !seen_first {
                         seen_first = true;
                         mark.start();
-                        if let Ok(mut f) = first.lock() {
-                            f.get_or_insert_with(Instant::now);
-                        }
                     }
                     mine += 1;
                     my_bytes += m.payload().map_or(0, |p| p.len() as u64);
@@ -427,10 +421,8 @@ pub fn consume_group(
     if consumed < records {
         bail!("the group consumed {consumed} of {records} records in 300 s");
     }
-    let first = first
-        .lock()
-        .ok()
-        .and_then(|f| *f)
+    let first = mark
+        .started()
         .ok_or_else(|| anyhow!("no record consumed"))?;
     Ok((
         Outcome {

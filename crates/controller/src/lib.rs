@@ -411,17 +411,7 @@ impl Controller {
             }),
         };
         tokio::spawn(watch_broker_sessions(Arc::downgrade(&controller.inner)));
-        {
-            let q = &controller.inner.config.quorum;
-            tokio::spawn(prompt_election::run(
-                Arc::downgrade(&controller.inner),
-                controller.inner.leader_contact.clone(),
-                controller.inner.config.node_id,
-                q.voters.clone(),
-                Duration::from_millis(q.election_timeout_max_ms),
-                Duration::from_millis(q.heartbeat_interval_ms),
-            ));
-        }
+        tokio::spawn(prompt_election::run(Arc::downgrade(&controller.inner)));
         if controller.inner.config.auto_leader_rebalance_enable {
             let interval = Duration::from_millis(
                 controller

@@ -165,23 +165,21 @@ fn raft_view(raft: &super::types::Raft) -> Option<(ServerState, Option<u64>, u64
 /// Watches this voter's contact with the leader and campaigns promptly when the rules of the
 /// module allow. Ends when the controller is dropped, Raft has stopped, or there is no one to
 /// succeed (a single-voter quorum).
-pub(crate) async fn run(
-    inner: std::sync::Weak<crate::Inner>,
-    contact: std::sync::Arc<LeaderContact>,
-    me: i32,
-    voters: BTreeMap<i32, String>,
-    lease: Duration,
-    heartbeat_interval: Duration,
-) {
-    if voters.len() < 2 || !voters.contains_key(&me) {
+pub(crate) async fn run(inner: std::sync::Weak<crate::Inner>) {
+    let Some(rules) = inner.upgrade().map(|i| {
+        let q = &i.config.quorum;
+        Rules {
+            me: i.config.node_id,
+            voters: q.voters.clone(),
+            lease: Duration::from_millis(q.election_timeout_max_ms),
+            margin: lease_margin(Duration::from_millis(q.heartbeat_interval_ms)),
+        }
+    }) else {
+        return;
+    };
+    if rules.voters.len() < 2 || !rules.voters.contains_key(&rules.me) {
         return;
     }
-    let rules = Rules {
-        me,
-        voters,
-        lease,
-        margin: lease_margin(heartbeat_interval),
-    };
     // Per silence (the contact it began after): campaigns started, whether the probe found the
     // leader gone, and when the next attempt may start.
     let mut silence: Option<Instant> = None;
@@ -189,10 +187,14 @@ pub(crate) async fn run(
     let mut leader_gone = false;
     let mut not_before: Option<Instant> = None;
     loop {
-        let raft = match inner.upgrade().as_deref().map(|i| &i.backend) {
-            Some(crate::Backend::Local(raft)) => raft.clone(),
-            _ => return,
+        let Some(strong) = inner.upgrade() else {
+            return;
         };
+        let crate::Backend::Local(raft) = &strong.backend else {
+            return;
+        };
+        let (raft, contact) = (raft.clone(), strong.leader_contact.clone());
+        drop(strong);
         let last = contact.last();
         if silence != last.map(|c| c.at) {
             silence = last.map(|c| c.at);
