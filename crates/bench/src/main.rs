@@ -18,6 +18,10 @@
 //! - `scale`: 10,000 partitions (time, RSS, Metadata latency), then a low-rate produce to all;
 //! - `startup`: restart of a node holding `--startup-gb` GB of log;
 //! - `peers`: only the side-by-side comparison (as `--peers`, without the other workloads).
+//!
+//! Environment, for looking into a run: `STRATA_BENCH_CLIENT_DEBUG` (librdkafka debug contexts,
+//! e.g. `fetch,msg`), `STRATA_BENCH_CONSUMER_CONFIG` (`key=value;…` librdkafka settings over
+//! the consumers' own), `STRATA_BENCH_KEEP_DATA=1` (keep the started cluster's data).
 
 mod cluster;
 mod failover;
@@ -268,6 +272,7 @@ fn main() -> anyhow::Result<()> {
                         &topic,
                         args.partitions,
                         args.records,
+                        &[],
                         &label,
                         mark,
                     )?;
@@ -306,6 +311,7 @@ fn main() -> anyhow::Result<()> {
                 topic,
                 args.partitions,
                 args.records,
+                &[],
                 &label,
                 mark,
             )?;

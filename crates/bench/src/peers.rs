@@ -10,7 +10,7 @@ use anyhow::{bail, Context};
 
 use crate::cluster::LocalCluster;
 use crate::report::{measure, measure_marked, Measured};
-use crate::workloads::{consume, create_topic, end_to_end, produce};
+use crate::workloads::{consume, create_topic, end_to_end, produce, BOUNDED_CLIENT_QUEUE};
 
 /// The fixed rate of the end-to-end comparison (records/s).
 pub const E2E_RATE: u64 = 20_000;
@@ -120,8 +120,9 @@ fn start(
     ))
 }
 
-/// One round against one broker: produce acks=1, produce acks=all idempotent, consume, and
-/// end-to-end at [`E2E_RATE`]. Also returns the end-to-end histogram.
+/// One round against one broker: produce acks=1, produce acks=all idempotent, consume (with a
+/// deep and with a bounded client queue), and end-to-end at [`E2E_RATE`]. Also returns the
+/// end-to-end histogram.
 pub fn round(
     peer: Peer,
     binary: &Path,
@@ -158,17 +159,25 @@ pub fn round(
                 &format!("{name}: produce acks=all idempotent"),
             )
         })?);
-        rows.push(measure_marked(&pids, |mark| {
-            consume(
-                &bootstrap,
-                t1,
-                PARTITIONS,
-                records,
-                &format!("{name}: consume"),
-                mark,
-            )
-            .map(|(outcome, _)| outcome)
-        })?);
+        // Consumed twice: with the bench's deep client queue, then with a bounded one (see
+        // BOUNDED_CLIENT_QUEUE: the client's cost per record depends on it).
+        for (extra, label) in [
+            (&[][..], "consume"),
+            (BOUNDED_CLIENT_QUEUE, "consume, bounded client queue"),
+        ] {
+            rows.push(measure_marked(&pids, |mark| {
+                consume(
+                    &bootstrap,
+                    t1,
+                    PARTITIONS,
+                    records,
+                    extra,
+                    &format!("{name}: {label}"),
+                    mark,
+                )
+                .map(|(outcome, _)| outcome)
+            })?);
+        }
         let mut histogram = None;
         rows.push(measure(&pids, || {
             let (outcome, h) = end_to_end(

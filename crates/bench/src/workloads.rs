@@ -51,6 +51,17 @@ pub fn client_config(bootstrap: &str) -> ClientConfig {
     config
 }
 
+/// `config` with the `key=value` pairs of `STRATA_BENCH_CONSUMER_CONFIG` (`;`-separated) set
+/// over it: for trying librdkafka's consumer settings without a rebuild.
+fn with_overrides(mut config: ClientConfig) -> ClientConfig {
+    if let Ok(pairs) = std::env::var("STRATA_BENCH_CONSUMER_CONFIG") {
+        for (key, value) in pairs.split(';').filter_map(|kv| kv.split_once('=')) {
+            config.set(key.trim(), value.trim());
+        }
+    }
+    config
+}
+
 /// Creates `topic` and waits until it is usable.
 pub fn create_topic(
     bootstrap: &str,
@@ -156,6 +167,9 @@ pub fn percentiles(h: &Histogram<u64>) -> [u64; 4] {
         h.max(),
     ]
 }
+
+/// The first part of an end-to-end run that is sent but not counted.
+const E2E_WARMUP: Duration = Duration::from_secs(1);
 
 /// A consumer context that prints librdkafka's log lines (debug contexts included) to stderr.
 #[derive(Clone, Copy)]
@@ -277,18 +291,30 @@ const CONSUME_STALL: Duration = Duration::from_secs(30);
 /// Consume loops look at the clock (deadlines) once per this many records.
 const CLOCK_CHECK_EVERY: u64 = 4096;
 
-/// Consumes `records` records from the beginning of every partition (assign, no group). The
-/// rate and the CPU (`mark`) count from the first record, as for the group; the time from
-/// assign to it (librdkafka's leader and offset look-ups) is returned apart.
+/// librdkafka settings that bound the consumer's prefetch queue to about 20,000 records
+/// (4 MiB) instead of [`consume`]'s 200,000. The client's CPU per record grows with the depth
+/// of that queue (measured in PERFORMANCE.md, sixth pass), and the queue is deep only when the
+/// broker answers faster than the application drains it: the peers comparison therefore
+/// measures consume both ways.
+pub const BOUNDED_CLIENT_QUEUE: &[(&str, &str)] = &[
+    ("queued.min.messages", "20000"),
+    ("queued.max.messages.kbytes", "4096"),
+];
+
+/// Consumes `records` records from the beginning of every partition (assign, no group), with
+/// `extra` librdkafka settings over the defaults below. The rate and the CPU (`mark`) count
+/// from the first record, as for the group; the time from assign to it (librdkafka's leader
+/// and offset look-ups) is returned apart.
 pub fn consume(
     bootstrap: &str,
     topic: &str,
     partitions: i32,
     records: u64,
+    extra: &[(&str, &str)],
     name: &str,
     mark: &Mark,
 ) -> anyhow::Result<(Outcome, Duration)> {
-    let consumer: BaseConsumer<StderrLog> = client_config(bootstrap)
+    let mut config = client_config(bootstrap)
         .set("group.id", "strata-bench")
         .set("enable.auto.commit", "false")
         .set("fetch.wait.max.ms", "100")
@@ -297,6 +323,11 @@ pub fn consume(
         // that pause, not the broker, would set the pace.
         .set("fetch.queue.backoff.ms", "5")
         .set("queued.min.messages", "200000")
+        .clone();
+    for (key, value) in extra {
+        config.set(*key, *value);
+    }
+    let consumer: BaseConsumer<StderrLog> = with_overrides(config)
         .create_with_context(StderrLog)
         .context("consumer")?;
     let mut tpl = TopicPartitionList::new();
@@ -373,13 +404,15 @@ pub fn consume_group(
     let deadline = started + Duration::from_secs(300);
     let mut threads = Vec::new();
     for _ in 0..members.max(1) {
-        let consumer: BaseConsumer<StderrLog> = client_config(bootstrap)
+        let config = client_config(bootstrap)
             .set("group.id", &group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", "100")
             .set("fetch.queue.backoff.ms", "5")
             .set("queued.min.messages", "200000")
+            .clone();
+        let consumer: BaseConsumer<StderrLog> = with_overrides(config)
             .create_with_context(StderrLog)
             .context("group consumer")?;
         consumer.subscribe(&[topic])?;
@@ -438,7 +471,7 @@ pub fn consume_group(
 
 /// End-to-end latency: produces `rate` records/s for `duration` to `topic` (each value
 /// carries its send time) while one consumer reads them; records the time from send to
-/// receipt. The first second is a warm-up and not counted. Returns the outcome and the
+/// receipt. The first second of sending ([`E2E_WARMUP`]) is not counted. Returns the outcome and the
 /// histogram (for the chart).
 #[allow(clippy::too_many_arguments)]
 pub fn end_to_end(
@@ -452,7 +485,7 @@ pub fn end_to_end(
     name: &str,
 ) -> anyhow::Result<(Outcome, Histogram<u64>)> {
     use rdkafka::message::Message;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     let epoch = Instant::now();
     let size = size.max(16);
     let consumer: BaseConsumer<StderrLog> = client_config(bootstrap)
@@ -468,10 +501,14 @@ pub fn end_to_end(
         tpl.add_partition_offset(topic, p, Offset::End)?;
     }
     consumer.assign(&tpl)?;
-    let warmup_ns = 1_000_000_000u64;
+    // Records stamped before this (ns since `epoch`) are the warm-up and not counted: set
+    // when sending starts, so the producer's connections and first metadata look-up (tens of
+    // milliseconds) stay out of the distribution.
+    let counted_from = Arc::new(AtomicU64::new(u64::MAX));
     let stop = Arc::new(AtomicBool::new(false));
     let reader = {
         let stop = stop.clone();
+        let counted_from = counted_from.clone();
         std::thread::spawn(move || -> anyhow::Result<(Histogram<u64>, u64)> {
             let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
             let mut seen = 0u64;
@@ -487,7 +524,7 @@ pub fn end_to_end(
                         continue;
                     };
                     seen += 1;
-                    if sent >= warmup_ns {
+                    if sent >= counted_from.load(Ordering::Relaxed) {
                         let _ = h.record((now.saturating_sub(sent) / 1000).max(1));
                     }
                 }
@@ -513,6 +550,11 @@ pub fn end_to_end(
         .context("producer")?;
     let mut value = vec![b'x'; size];
     let partitions_u = u64::try_from(partitions.max(1)).unwrap_or(1);
+    let start_ns = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    counted_from.store(
+        start_ns.saturating_add(E2E_WARMUP.as_nanos() as u64),
+        Ordering::Relaxed,
+    );
     let sent = paced(rate, duration, |n| {
         let stamp = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
         value[..8].copy_from_slice(&stamp.to_be_bytes());
