@@ -471,8 +471,8 @@ pub fn consume_group(
 
 /// End-to-end latency: produces `rate` records/s for `duration` to `topic` (each value
 /// carries its send time) while one consumer reads them; records the time from send to
-/// receipt. The first second of sending ([`E2E_WARMUP`]) is not counted. Returns the outcome and the
-/// histogram (for the chart).
+/// receipt. The first second of sending ([`E2E_WARMUP`]) is not counted. Returns the outcome
+/// and the histogram (for the chart).
 #[allow(clippy::too_many_arguments)]
 pub fn end_to_end(
     bootstrap: &str,
@@ -551,10 +551,8 @@ pub fn end_to_end(
     let mut value = vec![b'x'; size];
     let partitions_u = u64::try_from(partitions.max(1)).unwrap_or(1);
     let start_ns = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    counted_from.store(
-        start_ns.saturating_add(E2E_WARMUP.as_nanos() as u64),
-        Ordering::Relaxed,
-    );
+    let warmup_ns = u64::try_from(E2E_WARMUP.as_nanos()).unwrap_or(u64::MAX);
+    counted_from.store(start_ns.saturating_add(warmup_ns), Ordering::Relaxed);
     let sent = paced(rate, duration, |n| {
         let stamp = u64::try_from(epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
         value[..8].copy_from_slice(&stamp.to_be_bytes());
