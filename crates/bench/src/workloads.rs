@@ -55,11 +55,22 @@ pub fn client_config(bootstrap: &str) -> ClientConfig {
 /// over it: for trying librdkafka's consumer settings without a rebuild.
 fn with_overrides(mut config: ClientConfig) -> ClientConfig {
     if let Ok(pairs) = std::env::var("STRATA_BENCH_CONSUMER_CONFIG") {
-        for (key, value) in pairs.split(';').filter_map(|kv| kv.split_once('=')) {
-            config.set(key.trim(), value.trim());
+        for (key, value) in parse_overrides(&pairs) {
+            config.set(key, value);
         }
     }
     config
+}
+
+/// The `key=value` pairs of a `;`-separated list, trimmed; pairs without `=` or with an
+/// empty key are skipped (librdkafka would refuse an empty name anyway).
+fn parse_overrides(pairs: &str) -> Vec<(&str, &str)> {
+    pairs
+        .split(';')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.trim(), v.trim()))
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
 }
 
 /// Creates `topic` and waits until it is usable.
@@ -676,4 +687,21 @@ pub fn produce_at_rate(
         elapsed: started.elapsed(),
         latency_us: Some(percentiles(&h)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_overrides;
+
+    #[test]
+    fn consumer_overrides_are_trimmed_pairs() {
+        assert_eq!(
+            parse_overrides(" queued.min.messages = 20000 ;fetch.queue.backoff.ms=5;;novalue; =x"),
+            vec![
+                ("queued.min.messages", "20000"),
+                ("fetch.queue.backoff.ms", "5"),
+            ]
+        );
+        assert!(parse_overrides("").is_empty());
+    }
 }
