@@ -3,7 +3,8 @@
 //! still there, once and at its offset, after partition leaders are killed with `kill -9`
 //! under load; with two of three nodes down nothing is acknowledged; followers hold the same
 //! log as their leader (a follower that takes over serves the same records); a rolling restart
-//! (SIGTERM, one node at a time) under that load fails no send and loses nothing.
+//! (SIGTERM, one node at a time) under that load fails no send and loses nothing. A node
+//! without the FetchStream call (as an older version) replicates with the others both ways.
 
 mod common;
 
@@ -216,12 +217,39 @@ fn kill_leader_and_wait_for_another(cluster: &mut Cluster, topic: &str, partitio
 #[test]
 fn acked_writes_survive_kill9_of_partition_leaders_under_load() {
     let mut cluster = Cluster::start();
+    kill_each_leader_under_load_and_check(&mut cluster);
+}
+
+/// A node without FetchStream (`strata.replica.fetch.stream=false` behaves as a version that
+/// predates it: unary Fetch calls only, FetchStream answered `Unimplemented`) replicates with
+/// nodes that have it, both ways: their fetchers fall back to unary calls for it, and acked
+/// writes survive kill -9 of every partition leader in turn, as in the test above.
+#[test]
+fn a_node_without_fetch_streams_replicates_with_the_others() {
+    let mut cluster = Cluster::start_with_one(1, &[("strata.replica.fetch.stream", "false")]);
+    kill_each_leader_under_load_and_check(&mut cluster);
+    let fell_back = (2..=3).any(|id| {
+        cluster
+            .node(id)
+            .output()
+            .contains("the leader has no FetchStream")
+    });
+    assert!(
+        fell_back,
+        "neither node 2 nor node 3 logged falling back to unary fetches from node 1"
+    );
+}
+
+/// Kills the leader of each partition in turn under an idempotent acks=all load (one node down
+/// at a time, restarted before the next), then checks every acknowledged record is in the log
+/// once, at its offset, and that a follower taking over serves the same log.
+fn kill_each_leader_under_load_and_check(cluster: &mut Cluster) {
     let topic = unique_topic("replicated");
-    create_replicated_topic(&cluster, &topic);
+    create_replicated_topic(cluster, &topic);
 
     let stop = Arc::new(AtomicBool::new(false));
     let load = {
-        let (producer, topic, stop) = (idempotent_producer(&cluster), topic.clone(), stop.clone());
+        let (producer, topic, stop) = (idempotent_producer(cluster), topic.clone(), stop.clone());
         std::thread::spawn(move || produce_until(producer, topic, stop))
     };
     // Kill the leader of each partition in turn (one node down at a time), then bring it back
@@ -229,11 +257,11 @@ fn acked_writes_survive_kill9_of_partition_leaders_under_load() {
     for round in 0..PARTITIONS {
         std::thread::sleep(Duration::from_millis(700));
         let alive = if round == 0 { 1 } else { round };
-        let victim = leader_of(&cluster, alive, &topic, round);
+        let victim = leader_of(cluster, alive, &topic, round);
         assert!(victim > 0, "partition {round} has no leader");
         cluster.node_mut(victim).kill9();
         let survivor = (1..=3).find(|id| *id != victim).expect("a survivor");
-        eventually(&cluster, survivor, &topic, "a new leader", |rows| {
+        eventually(cluster, survivor, &topic, "a new leader", |rows| {
             rows.len() == PARTITIONS as usize
                 && rows
                     .iter()
@@ -241,7 +269,7 @@ fn acked_writes_survive_kill9_of_partition_leaders_under_load() {
         });
         std::thread::sleep(Duration::from_millis(500));
         cluster.node_mut(victim).restart();
-        wait_for_full_isr(&cluster, &topic);
+        wait_for_full_isr(cluster, &topic);
     }
     stop.store(true, Ordering::Relaxed);
     let (acked, failed) = load.join().expect("producer thread");
@@ -251,12 +279,12 @@ fn acked_writes_survive_kill9_of_partition_leaders_under_load() {
         "too few writes were acknowledged: {}",
         acked.len()
     );
-    let logs = check_history(&cluster, &topic, &acked);
+    let logs = check_history(cluster, &topic, &acked);
 
     // The followers hold the leader's log: kill the leader of partition 0 and read the same
     // records from whichever follower takes over.
-    kill_leader_and_wait_for_another(&mut cluster, &topic, 0);
-    let again = read_partition(&cluster, &topic, 0);
+    kill_leader_and_wait_for_another(cluster, &topic, 0);
+    let again = read_partition(cluster, &topic, 0);
     assert_eq!(again, logs[&0], "the new leader serves the same log");
 }
 

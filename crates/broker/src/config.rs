@@ -68,6 +68,9 @@ pub struct BrokerConfig {
     pub replica_fetch_max_bytes: usize,
     /// `replica.fetch.response.max.bytes`: bytes of a whole follower fetch response.
     pub replica_fetch_response_max_bytes: usize,
+    /// `strata.replica.fetch.stream`: fetch over (and serve) one long-lived `FetchStream` call
+    /// per leader connection; `false` acts as a version without it (unary calls only).
+    pub replica_fetch_stream: bool,
 }
 
 impl BrokerConfig {
@@ -91,6 +94,7 @@ impl BrokerConfig {
             replica_fetch_wait_max_ms: DEFAULT_REPLICA_FETCH_WAIT_MAX_MS,
             replica_fetch_max_bytes: DEFAULT_REPLICA_FETCH_MAX_BYTES,
             replica_fetch_response_max_bytes: DEFAULT_REPLICA_FETCH_RESPONSE_MAX_BYTES,
+            replica_fetch_stream: true,
         }
     }
 }

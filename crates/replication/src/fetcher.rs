@@ -1,7 +1,12 @@
 //! The follower side: one fetcher task per leader this broker follows. Each loops over
 //! long-poll fetches over every partition it replicates from that leader, in a fetch session
-//! (only partitions whose state changed are sent again), and hands the answers to the broker. A task idles while it has nothing to fetch and wakes on the next
-//! leadership change.
+//! (only partitions whose state changed are sent again), and hands the answers to the broker.
+//! A task idles while it has nothing to fetch and wakes on the next leadership change.
+//!
+//! The fetches of one leader connection travel on one `FetchStream` call (a request message
+//! out, its answer back, in turn): no HTTP/2 headers, trailers or per-call tasks per fetch.
+//! A leader without that call (`Unimplemented`: an older version) is fetched from one unary
+//! `Fetch` call at a time.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -12,7 +17,7 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::codec::{partition_to_wire, result_from_wire};
 use crate::proto::replication_client::ReplicationClient;
-use crate::proto::{PartitionKey, ReplicaFetchRequest};
+use crate::proto::{PartitionKey, ReplicaFetchRequest, ReplicaFetchResponse};
 use crate::service::MAX_RPC_MESSAGE_BYTES;
 use crate::session::{FollowerSession, PartitionKey as Key};
 
@@ -104,7 +109,11 @@ impl View {
 async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
     let mut changes = broker.subscribe_leadership();
     let mut client: Option<(String, ReplicationClient<Channel>)> = None;
+    let mut stream: Option<FetchStream> = None;
     let config = broker.config().clone();
+    // Whether this leader connection gets unary Fetch calls: when the leader answered
+    // FetchStream with `Unimplemented`, or when `strata.replica.fetch.stream` is false.
+    let mut unary = !config.replica_fetch_stream;
     let mut failures = 0u32;
     let mut session = FollowerSession::default();
     let mut view = View::default();
@@ -128,11 +137,13 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
             view.invalidate();
             continue;
         }
-        let rpc = match &client {
+        let mut rpc = match &client {
             Some((addr, c)) if *addr == address => c.clone(),
             _ => match connect(&address) {
                 Ok(c) => {
                     client = Some((address.clone(), c.clone()));
+                    stream = None;
+                    unary = !config.replica_fetch_stream;
                     c
                 }
                 Err(error) => {
@@ -164,12 +175,33 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
         };
         let timeout =
             Duration::from_millis(config.replica_fetch_wait_max_ms + FETCH_TIMEOUT_SLACK_MS);
-        let response = tokio::time::timeout(timeout, rpc.clone().fetch(request)).await;
+        let response = tokio::time::timeout(timeout, async {
+            if stream.is_none() && !unary {
+                match open_stream(&mut rpc).await {
+                    Ok(open) => stream = Some(open),
+                    // A leader that predates FetchStream (a rolling upgrade): one call per
+                    // fetch, for as long as this connection lasts.
+                    Err(status) if status.code() == tonic::Code::Unimplemented => {
+                        tracing::info!(
+                            leader,
+                            "the leader has no FetchStream; fetching one call at a time"
+                        );
+                        unary = true;
+                    }
+                    Err(status) => return Err(status),
+                }
+            }
+            if unary {
+                rpc.fetch(request).await.map(tonic::Response::into_inner)
+            } else {
+                fetch_on_stream(&mut stream, request).await
+            }
+        })
+        .await;
         match response {
             Ok(Ok(response)) => {
                 failures = 0;
                 broker.reachability().reached(leader);
-                let response = response.into_inner();
                 if response.error_code != 0 {
                     // The leader lost or refused the session: start over with a full fetch.
                     tracing::debug!(
@@ -203,6 +235,7 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
                     tracing::debug!(leader, %address, code = ?status.code(), "replica fetch failed again");
                 }
                 client = None;
+                stream = None;
                 session.reset();
                 wait_for_change(&mut changes, Some(RETRY_BACKOFF_MS)).await;
                 view.rebuild(&broker, leader);
@@ -211,10 +244,56 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
                 tracing::warn!(leader, %address, timeout_ms = timeout.as_millis(), "replica fetch timed out");
                 broker.reachability().lost(leader);
                 client = None;
+                stream = None;
                 session.reset();
                 view.rebuild(&broker, leader);
             }
         }
+    }
+}
+
+/// An open `FetchStream` call to one leader: each request sent on `requests` is answered, in
+/// order, by one message on `answers`.
+struct FetchStream {
+    requests: tokio::sync::mpsc::Sender<ReplicaFetchRequest>,
+    answers: tonic::Streaming<ReplicaFetchResponse>,
+}
+
+/// Opens a `FetchStream` call to the leader (one round trip, for its response headers).
+async fn open_stream(rpc: &mut ReplicationClient<Channel>) -> Result<FetchStream, tonic::Status> {
+    let (requests, outgoing) = tokio::sync::mpsc::channel(1);
+    let answers = rpc
+        .fetch_stream(tokio_stream::wrappers::ReceiverStream::new(outgoing))
+        .await?
+        .into_inner();
+    Ok(FetchStream { requests, answers })
+}
+
+/// One fetch on the open stream. Any failure closes it (`stream` is left empty; so does a
+/// fetch abandoned on its timeout): the next fetch opens a new one and, as after any failure,
+/// starts a new session.
+async fn fetch_on_stream(
+    stream: &mut Option<FetchStream>,
+    request: ReplicaFetchRequest,
+) -> Result<ReplicaFetchResponse, tonic::Status> {
+    let Some(mut open) = stream.take() else {
+        return Err(tonic::Status::unavailable(
+            "no replica fetch stream is open",
+        ));
+    };
+    if open.requests.send(request).await.is_err() {
+        return Err(tonic::Status::unavailable(
+            "the replica fetch stream is closed",
+        ));
+    }
+    match open.answers.message().await? {
+        Some(answer) => {
+            *stream = Some(open);
+            Ok(answer)
+        }
+        None => Err(tonic::Status::unavailable(
+            "the leader ended the replica fetch stream",
+        )),
     }
 }
 

@@ -24,13 +24,19 @@ pub const MAX_FETCH_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Answers follower fetches from this broker's logs.
 pub struct ReplicationService {
+    inner: Arc<Inner>,
+}
+
+/// What the service's calls share (behind an `Arc`, so a stream's answers can outlive the call
+/// that opened it).
+struct Inner {
     broker: Arc<Broker>,
     cluster_id: String,
     /// Fetch sessions (KIP-227), one per follower. Held only between awaits.
     sessions: Mutex<LeaderSessions>,
 }
 
-impl ReplicationService {
+impl Inner {
     fn sessions(&self) -> std::sync::MutexGuard<'_, LeaderSessions> {
         // A panic while holding it cannot leave a session half-updated in a way that matters:
         // the worst is a follower's next fetch being refused and sent again in full.
@@ -44,7 +50,47 @@ impl Replication for ReplicationService {
         &self,
         request: Request<ReplicaFetchRequest>,
     ) -> Result<Response<ReplicaFetchResponse>, Status> {
-        let request = request.into_inner();
+        self.inner
+            .serve(request.into_inner())
+            .await
+            .map(Response::new)
+    }
+
+    type FetchStreamStream = std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<ReplicaFetchResponse, Status>> + Send + 'static>,
+    >;
+
+    async fn fetch_stream(
+        &self,
+        request: Request<tonic::Streaming<ReplicaFetchRequest>>,
+    ) -> Result<Response<Self::FetchStreamStream>, Status> {
+        if !self.inner.broker.config().replica_fetch_stream {
+            return Err(Status::unimplemented(
+                "FetchStream is off on this broker (strata.replica.fetch.stream=false)",
+            ));
+        }
+        let state = (Arc::clone(&self.inner), request.into_inner(), false);
+        // One answer per request, in order; the first error ends the call.
+        let answers =
+            futures_util::stream::unfold(state, |(inner, mut requests, done)| async move {
+                if done {
+                    return None;
+                }
+                let answer = match requests.message().await {
+                    Ok(Some(request)) => inner.serve(request).await,
+                    Ok(None) => return None,
+                    Err(status) => Err(status),
+                };
+                let done = answer.is_err();
+                Some((answer, (inner, requests, done)))
+            });
+        Ok(Response::new(Box::pin(answers)))
+    }
+}
+
+impl Inner {
+    /// One replica fetch, whichever call carried it.
+    async fn serve(&self, request: ReplicaFetchRequest) -> Result<ReplicaFetchResponse, Status> {
         if request.cluster_id != self.cluster_id {
             tracing::warn!(from = request.replica_id, their_cluster = %request.cluster_id, "refusing a replica fetch from a broker of another cluster");
             return Err(Status::permission_denied(format!(
@@ -84,11 +130,11 @@ impl Replication for ReplicationService {
                         ?error,
                         "replica fetch session refused: the follower starts over"
                     );
-                    return Ok(Response::new(ReplicaFetchResponse {
+                    return Ok(ReplicaFetchResponse {
                         partitions: Vec::new(),
                         error_code: error.code(),
                         session_id: 0,
-                    }));
+                    });
                 }
             }
         };
@@ -139,11 +185,11 @@ impl Replication for ReplicationService {
         // same epoch and is refused: it then starts over with a full fetch.
         self.sessions()
             .put_back(replica, session, request.session_epoch);
-        Ok(Response::new(ReplicaFetchResponse {
+        Ok(ReplicaFetchResponse {
             partitions: answered,
             error_code: 0,
             session_id,
-        }))
+        })
     }
 }
 
@@ -155,9 +201,11 @@ pub fn serve_connections(
     connections: mpsc::Receiver<TcpStream>,
 ) -> tokio::task::JoinHandle<()> {
     let service = ReplicationServer::new(ReplicationService {
-        broker,
-        cluster_id,
-        sessions: Mutex::new(LeaderSessions::default()),
+        inner: Arc::new(Inner {
+            broker,
+            cluster_id,
+            sessions: Mutex::new(LeaderSessions::default()),
+        }),
     })
     .max_decoding_message_size(MAX_RPC_MESSAGE_BYTES)
     .max_encoding_message_size(MAX_RPC_MESSAGE_BYTES);

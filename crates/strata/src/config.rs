@@ -83,6 +83,10 @@ const KNOWN_KEYS: &[(&str, Option<&str>)] = &[
     ("strata.auto.format", Some("false")),
     // Strata-only: the cluster id auto-formatting writes, and that meta.properties must match.
     ("strata.cluster.id", None),
+    // Strata-only: replicate over one long-lived FetchStream call per leader connection (and
+    // serve it). `false` behaves as a version without it: unary Fetch calls only, and
+    // FetchStream answered with `Unimplemented` (mixed-version and fallback tests).
+    ("strata.replica.fetch.stream", Some("true")),
 ];
 
 /// The resolved key/value settings of a node.

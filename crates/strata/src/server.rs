@@ -134,6 +134,9 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         replica_fetch_response_max_bytes: settings
             .parse("replica.fetch.response.max.bytes")?
             .unwrap_or(10_485_760),
+        replica_fetch_stream: settings
+            .parse_bool("strata.replica.fetch.stream")?
+            .unwrap_or(true),
     };
     if broker_config.num_partitions < 1 {
         bail!(

@@ -50,12 +50,26 @@ impl Cluster {
 
     /// A cluster whose every node also gets the `extra` settings.
     pub fn start_with(extra: &[(&str, &str)]) -> Cluster {
+        Cluster::start_configured(|_| extra)
+    }
+
+    /// A cluster where only node `id` also gets the `extra` settings (a node configured, or
+    /// behaving as a version, unlike the others).
+    pub fn start_with_one(id: usize, extra: &[(&str, &str)]) -> Cluster {
+        Cluster::start_configured(|node| if node == id { extra } else { &[] })
+    }
+
+    fn start_configured<'a>(extra_for: impl Fn(usize) -> &'a [(&'a str, &'a str)]) -> Cluster {
         let controller_ports: Vec<u16> = (0..3).map(|_| free_port().expect("free port")).collect();
         // Each node waits for a quorum before it is ready: start all three at once.
         let configs: Vec<_> = (1..=3)
             .map(|id| {
                 let mut config = member(id, &controller_ports, CLUSTER_ID);
-                config.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+                config.extend(
+                    extra_for(id)
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string())),
+                );
                 config
             })
             .collect();
