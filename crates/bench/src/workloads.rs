@@ -51,15 +51,34 @@ pub fn client_config(bootstrap: &str) -> ClientConfig {
     config
 }
 
-/// `config` with the `key=value` pairs of `STRATA_BENCH_CONSUMER_CONFIG` (`;`-separated) set
-/// over it: for trying librdkafka's consumer settings without a rebuild.
-fn with_overrides(mut config: ClientConfig) -> ClientConfig {
+/// A consumer of group `group` reading a backlog (no auto-commit), with `extra` librdkafka
+/// settings and then the `key=value` pairs of `STRATA_BENCH_CONSUMER_CONFIG` (`;`-separated)
+/// set over the defaults below: for trying librdkafka's consumer settings without a rebuild.
+fn backlog_consumer(
+    bootstrap: &str,
+    group: &str,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<BaseConsumer<StderrLog>> {
+    let mut config = client_config(bootstrap);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", "100")
+        // librdkafka stops fetching for fetch.queue.backoff.ms (1 s by default) whenever its
+        // local queue holds queued.min.messages: with the application draining ~1M records/s
+        // that pause, not the broker, would set the pace.
+        .set("fetch.queue.backoff.ms", "5")
+        .set("queued.min.messages", "200000");
+    for (key, value) in extra {
+        config.set(*key, *value);
+    }
     if let Ok(pairs) = std::env::var("STRATA_BENCH_CONSUMER_CONFIG") {
         for (key, value) in parse_overrides(&pairs) {
             config.set(key, value);
         }
     }
-    config
+    Ok(config.create_with_context(StderrLog)?)
 }
 
 /// The `key=value` pairs of a `;`-separated list, trimmed; pairs without `=` or with an
@@ -325,22 +344,7 @@ pub fn consume(
     name: &str,
     mark: &Mark,
 ) -> anyhow::Result<(Outcome, Duration)> {
-    let mut config = client_config(bootstrap)
-        .set("group.id", "strata-bench")
-        .set("enable.auto.commit", "false")
-        .set("fetch.wait.max.ms", "100")
-        // librdkafka stops fetching for fetch.queue.backoff.ms (1 s by default) whenever its
-        // local queue holds queued.min.messages: with the application draining ~1M records/s
-        // that pause, not the broker, would set the pace.
-        .set("fetch.queue.backoff.ms", "5")
-        .set("queued.min.messages", "200000")
-        .clone();
-    for (key, value) in extra {
-        config.set(*key, *value);
-    }
-    let consumer: BaseConsumer<StderrLog> = with_overrides(config)
-        .create_with_context(StderrLog)
-        .context("consumer")?;
+    let consumer = backlog_consumer(bootstrap, "strata-bench", extra).context("consumer")?;
     let mut tpl = TopicPartitionList::new();
     for p in 0..partitions {
         tpl.add_partition_offset(topic, p, Offset::Beginning)?;
@@ -415,17 +419,7 @@ pub fn consume_group(
     let deadline = started + Duration::from_secs(300);
     let mut threads = Vec::new();
     for _ in 0..members.max(1) {
-        let config = client_config(bootstrap)
-            .set("group.id", &group)
-            .set("enable.auto.commit", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("fetch.wait.max.ms", "100")
-            .set("fetch.queue.backoff.ms", "5")
-            .set("queued.min.messages", "200000")
-            .clone();
-        let consumer: BaseConsumer<StderrLog> = with_overrides(config)
-            .create_with_context(StderrLog)
-            .context("group consumer")?;
+        let consumer = backlog_consumer(bootstrap, &group, &[]).context("group consumer")?;
         consumer.subscribe(&[topic])?;
         let (count, bytes, mark) = (count.clone(), bytes.clone(), mark.clone());
         threads.push(std::thread::spawn(move || {

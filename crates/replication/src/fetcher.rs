@@ -108,12 +108,8 @@ impl View {
 /// The fetch loop for one leader. Runs as long as the broker does; idles without partitions.
 async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
     let mut changes = broker.subscribe_leadership();
-    let mut client: Option<(String, ReplicationClient<Channel>)> = None;
-    let mut stream: Option<FetchStream> = None;
+    let mut client: Option<LeaderConnection> = None;
     let config = broker.config().clone();
-    // Whether this leader connection gets unary Fetch calls: when the leader answered
-    // FetchStream with `Unimplemented`, or when `strata.replica.fetch.stream` is false.
-    let mut unary = !config.replica_fetch_stream;
     let mut failures = 0u32;
     let mut session = FollowerSession::default();
     let mut view = View::default();
@@ -137,15 +133,15 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
             view.invalidate();
             continue;
         }
-        let mut rpc = match &client {
-            Some((addr, c)) if *addr == address => c.clone(),
+        let connection = match &mut client {
+            Some(c) if c.address == address => c,
             _ => match connect(&address) {
-                Ok(c) => {
-                    client = Some((address.clone(), c.clone()));
-                    stream = None;
-                    unary = !config.replica_fetch_stream;
-                    c
-                }
+                Ok(rpc) => client.insert(LeaderConnection {
+                    address: address.clone(),
+                    rpc,
+                    stream: None,
+                    unary: !config.replica_fetch_stream,
+                }),
                 Err(error) => {
                     tracing::warn!(leader, %address, %error, "bad leader address");
                     wait_for_change(&mut changes, Some(RETRY_BACKOFF_MS)).await;
@@ -175,29 +171,7 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
         };
         let timeout =
             Duration::from_millis(config.replica_fetch_wait_max_ms + FETCH_TIMEOUT_SLACK_MS);
-        let response = tokio::time::timeout(timeout, async {
-            if stream.is_none() && !unary {
-                match open_stream(&mut rpc).await {
-                    Ok(open) => stream = Some(open),
-                    // A leader that predates FetchStream (a rolling upgrade): one call per
-                    // fetch, for as long as this connection lasts.
-                    Err(status) if status.code() == tonic::Code::Unimplemented => {
-                        tracing::info!(
-                            leader,
-                            "the leader has no FetchStream; fetching one call at a time"
-                        );
-                        unary = true;
-                    }
-                    Err(status) => return Err(status),
-                }
-            }
-            if unary {
-                rpc.fetch(request).await.map(tonic::Response::into_inner)
-            } else {
-                fetch_on_stream(&mut stream, request).await
-            }
-        })
-        .await;
+        let response = tokio::time::timeout(timeout, connection.fetch(leader, request)).await;
         match response {
             Ok(Ok(response)) => {
                 failures = 0;
@@ -235,7 +209,6 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
                     tracing::debug!(leader, %address, code = ?status.code(), "replica fetch failed again");
                 }
                 client = None;
-                stream = None;
                 session.reset();
                 wait_for_change(&mut changes, Some(RETRY_BACKOFF_MS)).await;
                 view.rebuild(&broker, leader);
@@ -244,7 +217,6 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
                 tracing::warn!(leader, %address, timeout_ms = timeout.as_millis(), "replica fetch timed out");
                 broker.reachability().lost(leader);
                 client = None;
-                stream = None;
                 session.reset();
                 view.rebuild(&broker, leader);
             }
@@ -252,48 +224,86 @@ async fn fetch_from(broker: Arc<Broker>, cluster_id: String, leader: i32) {
     }
 }
 
-/// An open `FetchStream` call to one leader: each request sent on `requests` is answered, in
-/// order, by one message on `answers`.
+/// The follower's connection to one leader, and how its fetches travel on it. Dropped whole
+/// after any failure, with the stream open on it.
+struct LeaderConnection {
+    /// The leader's inter-broker address the connection was made for.
+    address: String,
+    rpc: ReplicationClient<Channel>,
+    /// The open `FetchStream` call, if any: each request sent on it is answered, in order, by
+    /// one message.
+    stream: Option<FetchStream>,
+    /// Unary `Fetch` calls instead: the leader answered FetchStream with `Unimplemented`, or
+    /// `strata.replica.fetch.stream` is false.
+    unary: bool,
+}
+
+/// An open `FetchStream` call.
 struct FetchStream {
     requests: tokio::sync::mpsc::Sender<ReplicaFetchRequest>,
     answers: tonic::Streaming<ReplicaFetchResponse>,
 }
 
-/// Opens a `FetchStream` call to the leader (one round trip, for its response headers).
-async fn open_stream(rpc: &mut ReplicationClient<Channel>) -> Result<FetchStream, tonic::Status> {
-    let (requests, outgoing) = tokio::sync::mpsc::channel(1);
-    let answers = rpc
-        .fetch_stream(tokio_stream::wrappers::ReceiverStream::new(outgoing))
-        .await?
-        .into_inner();
-    Ok(FetchStream { requests, answers })
-}
-
-/// One fetch on the open stream. Any failure closes it (`stream` is left empty; so does a
-/// fetch abandoned on its timeout): the next fetch opens a new one and, as after any failure,
-/// starts a new session.
-async fn fetch_on_stream(
-    stream: &mut Option<FetchStream>,
-    request: ReplicaFetchRequest,
-) -> Result<ReplicaFetchResponse, tonic::Status> {
-    let Some(mut open) = stream.take() else {
-        return Err(tonic::Status::unavailable(
-            "no replica fetch stream is open",
-        ));
-    };
-    if open.requests.send(request).await.is_err() {
-        return Err(tonic::Status::unavailable(
-            "the replica fetch stream is closed",
-        ));
-    }
-    match open.answers.message().await? {
-        Some(answer) => {
-            *stream = Some(open);
-            Ok(answer)
+impl LeaderConnection {
+    /// One fetch: on the open stream (opened first when there is none), or as a unary call.
+    /// The stream is taken out while the fetch runs, so a fetch that fails, or is abandoned on
+    /// its timeout, closes it; the next one opens a new one.
+    async fn fetch(
+        &mut self,
+        leader: i32,
+        request: ReplicaFetchRequest,
+    ) -> Result<ReplicaFetchResponse, tonic::Status> {
+        if self.unary {
+            return self.fetch_unary(request).await;
         }
-        None => Err(tonic::Status::unavailable(
-            "the leader ended the replica fetch stream",
-        )),
+        let mut open = match self.stream.take() {
+            Some(open) => open,
+            None => match self.open_stream().await {
+                Ok(open) => open,
+                // A leader that predates FetchStream (a rolling upgrade): one call per fetch,
+                // for as long as this connection lasts.
+                Err(status) if status.code() == tonic::Code::Unimplemented => {
+                    tracing::info!(
+                        leader,
+                        "the leader has no FetchStream; fetching one call at a time"
+                    );
+                    self.unary = true;
+                    return self.fetch_unary(request).await;
+                }
+                Err(status) => return Err(status),
+            },
+        };
+        if open.requests.send(request).await.is_err() {
+            return Err(tonic::Status::unavailable(
+                "the replica fetch stream is closed",
+            ));
+        }
+        let answer = open.answers.message().await?.ok_or_else(|| {
+            tonic::Status::unavailable("the leader ended the replica fetch stream")
+        })?;
+        self.stream = Some(open);
+        Ok(answer)
+    }
+
+    async fn fetch_unary(
+        &mut self,
+        request: ReplicaFetchRequest,
+    ) -> Result<ReplicaFetchResponse, tonic::Status> {
+        self.rpc
+            .fetch(request)
+            .await
+            .map(tonic::Response::into_inner)
+    }
+
+    /// Opens a `FetchStream` call (one round trip, for its response headers).
+    async fn open_stream(&mut self) -> Result<FetchStream, tonic::Status> {
+        let (requests, outgoing) = tokio::sync::mpsc::channel(1);
+        let answers = self
+            .rpc
+            .fetch_stream(tokio_stream::wrappers::ReceiverStream::new(outgoing))
+            .await?
+            .into_inner();
+        Ok(FetchStream { requests, answers })
     }
 }
 

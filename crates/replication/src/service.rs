@@ -36,14 +36,6 @@ struct Inner {
     sessions: Mutex<LeaderSessions>,
 }
 
-impl Inner {
-    fn sessions(&self) -> std::sync::MutexGuard<'_, LeaderSessions> {
-        // A panic while holding it cannot leave a session half-updated in a way that matters:
-        // the worst is a follower's next fetch being refused and sent again in full.
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 #[tonic::async_trait]
 impl Replication for ReplicationService {
     async fn fetch(
@@ -89,6 +81,12 @@ impl Replication for ReplicationService {
 }
 
 impl Inner {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, LeaderSessions> {
+        // A panic while holding it cannot leave a session half-updated in a way that matters:
+        // the worst is a follower's next fetch being refused and sent again in full.
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// One replica fetch, whichever call carried it.
     async fn serve(&self, request: ReplicaFetchRequest) -> Result<ReplicaFetchResponse, Status> {
         if request.cluster_id != self.cluster_id {
