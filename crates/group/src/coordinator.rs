@@ -112,6 +112,7 @@ impl GroupCoordinator {
         &self,
         group_id: &str,
         member_id: &str,
+        instance_id: Option<&str>,
         generation: i32,
         assignments: Vec<(String, Bytes)>,
     ) -> Result<SyncResponse, GroupError> {
@@ -121,21 +122,29 @@ impl GroupCoordinator {
             let Some(group) = groups.get_mut(group_id) else {
                 return Err(GroupError::UnknownMemberId);
             };
-            group.sync(member_id, generation, assignments, tx, Instant::now());
+            group.sync(
+                member_id,
+                instance_id,
+                generation,
+                assignments,
+                tx,
+                Instant::now(),
+            );
         }
         rx.await.unwrap_or(Err(GroupError::CoordinatorNotAvailable))
     }
 
-    /// Heartbeat.
+    /// Heartbeat; `instance_id` is the static member's `group.instance.id` (v3+).
     pub fn heartbeat(
         &self,
         group_id: &str,
         member_id: &str,
+        instance_id: Option<&str>,
         generation: i32,
     ) -> Result<(), GroupError> {
         let mut groups = self.groups();
         match groups.get_mut(group_id) {
-            Some(group) => group.heartbeat(member_id, generation, Instant::now()),
+            Some(group) => group.heartbeat(member_id, instance_id, generation, Instant::now()),
             None => Err(GroupError::UnknownMemberId),
         }
     }
@@ -172,6 +181,7 @@ impl GroupCoordinator {
         &self,
         group_id: &str,
         member_id: &str,
+        instance_id: Option<&str>,
         generation: i32,
     ) -> Result<(), GroupError> {
         if group_id.is_empty() {
@@ -179,7 +189,7 @@ impl GroupCoordinator {
         }
         let groups = self.groups();
         match groups.get(group_id) {
-            Some(group) => group.check_commit(member_id, generation),
+            Some(group) => group.check_commit(member_id, instance_id, generation),
             None if generation < 0 => Ok(()),
             None => Err(GroupError::IllegalGeneration),
         }
@@ -366,6 +376,7 @@ impl GroupCoordinator {
                 tracing::info!(group = %group.id, %member, "member session expired");
                 group.remove_member(&member, now);
             }
+            group.expire_pending_members(now);
             group.maybe_complete_join(now);
         }
     }
@@ -419,7 +430,13 @@ mod tests {
         assert_eq!(first.leader, id1);
         assert_eq!(first.members.len(), 1);
         let s = c
-            .sync("g", &id1, 1, vec![(id1.clone(), Bytes::from_static(b"a1"))])
+            .sync(
+                "g",
+                &id1,
+                None,
+                1,
+                vec![(id1.clone(), Bytes::from_static(b"a1"))],
+            )
             .await
             .unwrap();
         assert_eq!(s.assignment, Bytes::from_static(b"a1"));
@@ -432,7 +449,7 @@ mod tests {
         let second = tokio::spawn(async move { c2.join(join_req("g", &id2, true)).await });
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(
-            c.heartbeat("g", &id1, 1),
+            c.heartbeat("g", &id1, None, 1),
             Err(GroupError::RebalanceInProgress)
         );
         let again = c.join(join_req("g", &id1, true)).await.unwrap();
@@ -443,13 +460,13 @@ mod tests {
         assert!(second.members.is_empty());
         assert_eq!(c.describe("g").state, GroupState::CompletingRebalance);
         assert_eq!(
-            c.sync("g", &second.member_id, 1, vec![]).await,
+            c.sync("g", &second.member_id, None, 1, vec![]).await,
             Err(GroupError::IllegalGeneration)
         );
         c.leave("g", &second.member_id, None).unwrap();
         assert_eq!(c.describe("g").state, GroupState::PreparingRebalance);
         assert_eq!(
-            c.check_commit("g", "nobody", 2),
+            c.check_commit("g", "nobody", None, 2),
             Err(GroupError::UnknownMemberId)
         );
     }
@@ -474,10 +491,11 @@ mod tests {
         let c3 = c.clone();
         let follower_id = follower.member_id.clone();
         let pending =
-            tokio::spawn(async move { c3.sync("s", &follower_id, generation, vec![]).await });
+            tokio::spawn(async move { c3.sync("s", &follower_id, None, generation, vec![]).await });
         c.sync(
             "s",
             &leader.member_id,
+            None,
             generation,
             vec![
                 (leader.member_id.clone(), Bytes::from_static(b"L")),
@@ -497,7 +515,7 @@ mod tests {
         assert_eq!(rejoined.generation_id, generation, "no rebalance");
         assert_ne!(rejoined.member_id, follower.member_id, "a new member id");
         let s = c
-            .sync("s", &rejoined.member_id, generation, vec![])
+            .sync("s", &rejoined.member_id, None, generation, vec![])
             .await
             .unwrap();
         assert_eq!(
@@ -506,11 +524,36 @@ mod tests {
             "its assignment is kept"
         );
         assert_eq!(c.describe("s").state, GroupState::Stable);
-        // The old incarnation is fenced.
+        // The old incarnation is fenced: its requests name the instance with its old member
+        // id, and get FENCED_INSTANCE_ID (fatal for the client) rather than UNKNOWN_MEMBER_ID,
+        // which would make it rejoin and fence the new incarnation in turn.
+        let old = follower.member_id.as_str();
         assert_eq!(
-            c.heartbeat("s", &follower.member_id, generation),
+            c.heartbeat("s", old, Some("i-2"), generation),
+            Err(GroupError::FencedInstanceId)
+        );
+        assert_eq!(
+            c.sync("s", old, Some("i-2"), generation, vec![]).await,
+            Err(GroupError::FencedInstanceId)
+        );
+        assert_eq!(
+            c.check_commit("s", old, Some("i-2"), generation),
+            Err(GroupError::FencedInstanceId)
+        );
+        let mut stale_join = join_req("s", old, false);
+        stale_join.group_instance_id = Some("i-2".to_string());
+        assert_eq!(c.join(stale_join).await, Err(GroupError::FencedInstanceId));
+        // Without the instance id the old member id is simply unknown.
+        assert_eq!(
+            c.heartbeat("s", old, None, generation),
             Err(GroupError::UnknownMemberId)
         );
+        // The new incarnation is unaffected.
+        assert_eq!(
+            c.heartbeat("s", &rejoined.member_id, Some("i-2"), generation),
+            Ok(())
+        );
+        assert_eq!(c.describe("s").state, GroupState::Stable);
     }
 
     #[tokio::test]
@@ -558,7 +601,7 @@ mod tests {
             Err(GroupError::InconsistentGroupProtocol)
         );
         assert_eq!(
-            c.heartbeat("g", &ok.member_id, 7),
+            c.heartbeat("g", &ok.member_id, None, 7),
             Err(GroupError::IllegalGeneration)
         );
         assert_eq!(c.delete("g"), Err(GroupError::NonEmptyGroup));

@@ -172,8 +172,10 @@ pub struct Group {
     pub(crate) protocol: Option<String>,
     pub(crate) leader: Option<String>,
     pub(crate) members: BTreeMap<String, Member>,
-    /// Member ids handed out with MEMBER_ID_REQUIRED and not yet used (KIP-394).
-    pub(crate) pending_members: HashSet<String>,
+    /// Member ids handed out with MEMBER_ID_REQUIRED and not yet used (KIP-394), each with
+    /// when it expires: a join phase waits for them, but (as Kafka) only for one session
+    /// timeout, so an id the client dropped never holds the other members up for longer.
+    pub(crate) pending_members: HashMap<String, Instant>,
     /// When the current join phase ends even if members are missing.
     pub(crate) rebalance_deadline: Option<Instant>,
     /// The initial rebalance delay of an empty group: no completion before this.
@@ -194,7 +196,7 @@ impl Group {
             protocol: None,
             leader: None,
             members: BTreeMap::new(),
-            pending_members: HashSet::new(),
+            pending_members: HashMap::new(),
             rebalance_deadline: None,
             initial_delay_until: None,
             offsets: HashMap::new(),
@@ -310,13 +312,9 @@ impl Group {
         if member_id.is_empty() {
             // Static members keep their id across restarts.
             if let Some(instance) = &req.group_instance_id {
-                if let Some(existing) = self
-                    .members
-                    .values()
-                    .find(|m| m.instance_id.as_ref() == Some(instance))
-                    .map(|m| m.id.clone())
-                {
-                    // A restarted static member replaces its old incarnation.
+                if let Some(existing) = self.member_by_instance(instance) {
+                    // A restarted static member replaces its old incarnation, which is fenced:
+                    // its requests now get FENCED_INSTANCE_ID (see `validate_member`).
                     let new_id = format!("{instance}-{}", uuid::Uuid::new_v4());
                     if let Some(mut old) = self.members.remove(&existing) {
                         if let Some(tx) = old.awaiting_join.take() {
@@ -329,26 +327,33 @@ impl Group {
                         if self.leader.as_deref() == Some(existing.as_str()) {
                             self.leader = Some(new_id.clone());
                         }
+                        tracing::info!(group = %self.id, %instance, old = %existing, new = %new_id, "static member rejoined: its old member id is fenced");
                         self.members.insert(new_id.clone(), old);
                     }
                     member_id = new_id;
                 } else {
+                    // As Kafka: a new static member joins at once, without MEMBER_ID_REQUIRED.
                     member_id = format!("{instance}-{}", uuid::Uuid::new_v4());
-                    self.pending_members.insert(member_id.clone());
                 }
             } else {
                 member_id = format!("{}-{}", req.client_id, uuid::Uuid::new_v4());
                 if req.require_known_member_id {
-                    self.pending_members.insert(member_id.clone());
+                    self.pending_members
+                        .insert(member_id.clone(), now + session_timeout);
                     let _ = reply.send(Err(GroupError::MemberIdRequired(member_id)));
                     return;
                 }
-                self.pending_members.insert(member_id.clone());
             }
-        } else if !self.members.contains_key(&member_id)
-            && !self.pending_members.contains(&member_id)
+        } else if self.pending_members.contains_key(&member_id) {
+            if req.group_instance_id.is_some() {
+                // Pending ids are only handed to dynamic members.
+                let _ = reply.send(Err(GroupError::FencedInstanceId));
+                return;
+            }
+        } else if let Err(e) =
+            self.validate_join_member(&member_id, req.group_instance_id.as_deref())
         {
-            let _ = reply.send(Err(GroupError::UnknownMemberId));
+            let _ = reply.send(Err(e));
             return;
         }
         self.pending_members.remove(&member_id);
@@ -499,10 +504,63 @@ impl Group {
         tracing::info!(group = %self.id, generation = self.generation, members = self.members.len(), protocol = ?self.protocol, "rebalance: members joined");
     }
 
-    fn check_member(&self, member_id: &str, generation: i32) -> Result<(), GroupError> {
+    /// Forgets the pending member ids (KIP-394) whose session timeout passed without the
+    /// client joining with them, then completes the join phase if they were all it awaited.
+    pub(crate) fn expire_pending_members(&mut self, now: Instant) {
+        let before = self.pending_members.len();
+        self.pending_members.retain(|_, expires| now < *expires);
+        let expired = before - self.pending_members.len();
+        if expired > 0 {
+            tracing::info!(group = %self.id, expired, "pending member ids expired unused");
+            self.maybe_complete_join(now);
+        }
+    }
+
+    /// Kafka's `validateMember` (Heartbeat, SyncGroup, OffsetCommit): a request naming a
+    /// static instance must carry that instance's current member id; FENCED_INSTANCE_ID when
+    /// another incarnation took the instance over, UNKNOWN_MEMBER_ID for an unknown member.
+    fn validate_member(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+    ) -> Result<(), GroupError> {
+        if let Some(instance) = instance_id {
+            match self.member_by_instance(instance) {
+                None => return Err(GroupError::UnknownMemberId),
+                Some(current) if current != member_id => return Err(GroupError::FencedInstanceId),
+                Some(_) => {}
+            }
+        }
         if !self.members.contains_key(member_id) {
             return Err(GroupError::UnknownMemberId);
         }
+        Ok(())
+    }
+
+    /// Kafka's `validateExistingMember` for a JoinGroup with a member id: a static member
+    /// whose instance now belongs to another member id (or to none) is fenced.
+    fn validate_join_member(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+    ) -> Result<(), GroupError> {
+        match instance_id {
+            None if self.members.contains_key(member_id) => Ok(()),
+            None => Err(GroupError::UnknownMemberId),
+            Some(instance) => match self.member_by_instance(instance) {
+                Some(current) if current == member_id => Ok(()),
+                _ => Err(GroupError::FencedInstanceId),
+            },
+        }
+    }
+
+    fn check_member(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+    ) -> Result<(), GroupError> {
+        self.validate_member(member_id, instance_id)?;
         if generation != self.generation {
             return Err(GroupError::IllegalGeneration);
         }
@@ -513,12 +571,13 @@ impl Group {
     pub(crate) fn sync(
         &mut self,
         member_id: &str,
+        instance_id: Option<&str>,
         generation: i32,
         assignments: Vec<(String, Bytes)>,
         reply: SyncSender,
         now: Instant,
     ) {
-        if let Err(e) = self.check_member(member_id, generation) {
+        if let Err(e) = self.check_member(member_id, instance_id, generation) {
             let _ = reply.send(Err(e));
             return;
         }
@@ -581,15 +640,14 @@ impl Group {
     pub(crate) fn heartbeat(
         &mut self,
         member_id: &str,
+        instance_id: Option<&str>,
         generation: i32,
         now: Instant,
     ) -> Result<(), GroupError> {
         if self.state == GroupState::Dead {
             return Err(GroupError::CoordinatorNotAvailable);
         }
-        if !self.members.contains_key(member_id) {
-            return Err(GroupError::UnknownMemberId);
-        }
+        self.validate_member(member_id, instance_id)?;
         if let Some(m) = self.members.get_mut(member_id) {
             m.last_heartbeat = now;
         }
@@ -658,15 +716,20 @@ impl Group {
     /// Checks an OffsetCommit's member and generation (generation -1 with no member id is a
     /// simple commit, allowed only when the group has no members); refused with
     /// REBALANCE_IN_PROGRESS only while the group awaits its assignment.
-    pub(crate) fn check_commit(&self, member_id: &str, generation: i32) -> Result<(), GroupError> {
-        if generation < 0 && member_id.is_empty() {
+    pub(crate) fn check_commit(
+        &self,
+        member_id: &str,
+        instance_id: Option<&str>,
+        generation: i32,
+    ) -> Result<(), GroupError> {
+        if generation < 0 && member_id.is_empty() && instance_id.is_none() {
             return if self.members.is_empty() {
                 Ok(())
             } else {
                 Err(GroupError::IllegalGeneration)
             };
         }
-        self.check_member(member_id, generation)?;
+        self.check_member(member_id, instance_id, generation)?;
         // As Kafka: members commit what they processed while the group prepares a rebalance
         // (before they rejoin), so the next owner of a partition starts there; between the
         // join and the assignment there is nothing to commit for.
@@ -808,6 +871,67 @@ fn subscription_topics(metadata: &Bytes) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn v4_join(member_id: &str, session_timeout_ms: i32) -> JoinRequest {
+        JoinRequest {
+            group_id: "g".to_string(),
+            member_id: member_id.to_string(),
+            group_instance_id: None,
+            client_id: "c".to_string(),
+            client_host: "/127.0.0.1".to_string(),
+            session_timeout_ms,
+            rebalance_timeout_ms: 300_000,
+            protocol_type: "consumer".to_string(),
+            protocols: vec![("range".to_string(), Bytes::from_static(b"m"))],
+            require_known_member_id: true,
+        }
+    }
+
+    /// Asks for a member id (KIP-394's first JoinGroup) and returns it.
+    fn member_id_required(group: &mut Group, now: Instant, session_timeout_ms: i32) -> String {
+        let (tx, mut rx) = oneshot::channel();
+        group.join(v4_join("", session_timeout_ms), tx, now, Duration::ZERO);
+        match rx.try_recv() {
+            Ok(Err(GroupError::MemberIdRequired(id))) => id,
+            other => panic!("expected MEMBER_ID_REQUIRED, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_dropped_member_id_holds_a_join_for_one_session_timeout_at_most() {
+        let start = Instant::now();
+        let mut group = Group::new("g");
+        let used = member_id_required(&mut group, start, 10_000);
+        // A second client is handed an id and never uses it (librdkafka drops the answer
+        // when its subscription changes under it).
+        let _dropped = member_id_required(&mut group, start, 6_000);
+        let (tx, mut rx) = oneshot::channel();
+        group.join(v4_join(&used, 10_000), tx, start, Duration::ZERO);
+        assert_eq!(group.state(), GroupState::PreparingRebalance);
+        assert!(rx.try_recv().is_err(), "waits for the pending id for now");
+        // Not yet past the dropped id's session timeout: still waiting.
+        group.expire_pending_members(start + Duration::from_millis(5_900));
+        assert!(rx.try_recv().is_err());
+        // Past it: the id is forgotten and the join completes for the member that is there,
+        // long before the 300 s rebalance timeout.
+        group.expire_pending_members(start + Duration::from_millis(6_001));
+        let joined = rx.try_recv().expect("answered").expect("joined");
+        assert_eq!(joined.generation_id, 1);
+        assert_eq!(joined.members.len(), 1);
+        assert!(group.pending_members.is_empty());
+        assert_eq!(group.state(), GroupState::CompletingRebalance);
+    }
+
+    #[test]
+    fn an_expired_pending_id_is_unknown() {
+        let start = Instant::now();
+        let mut group = Group::new("g");
+        let id = member_id_required(&mut group, start, 6_000);
+        group.expire_pending_members(start + Duration::from_secs(7));
+        let (tx, mut rx) = oneshot::channel();
+        group.join(v4_join(&id, 6_000), tx, start, Duration::ZERO);
+        assert_eq!(rx.try_recv(), Ok(Err(GroupError::UnknownMemberId)));
+    }
 
     #[test]
     fn subscription_topics_are_read_without_panicking() {

@@ -298,7 +298,13 @@ pub async fn sync_group(d: &Dispatcher, req: SyncGroupRequest) -> SyncGroupRespo
         .collect();
     match d
         .groups()
-        .sync(&group_id, &req.member_id, req.generation_id, assignments)
+        .sync(
+            &group_id,
+            &req.member_id,
+            req.group_instance_id.as_ref().map(|s| s.as_str()),
+            req.generation_id,
+            assignments,
+        )
         .await
     {
         Ok(r) => SyncGroupResponse::default()
@@ -317,10 +323,12 @@ pub fn heartbeat(d: &Dispatcher, req: HeartbeatRequest) -> HeartbeatResponse {
     if let Some(code) = coordinator_error(d, &group_id) {
         return HeartbeatResponse::default().with_error_code(code);
     }
-    match d
-        .groups()
-        .heartbeat(&group_id, &req.member_id, req.generation_id)
-    {
+    match d.groups().heartbeat(
+        &group_id,
+        &req.member_id,
+        req.group_instance_id.as_ref().map(|s| s.as_str()),
+        req.generation_id,
+    ) {
         Ok(()) => HeartbeatResponse::default(),
         Err(e) => HeartbeatResponse::default().with_error_code(code(&e)),
     }
@@ -373,7 +381,12 @@ pub async fn offset_commit(d: &Dispatcher, req: OffsetCommitRequest) -> OffsetCo
         Some(code)
     } else {
         d.groups()
-            .check_commit(&group_id, &req.member_id, req.generation_id_or_member_epoch)
+            .check_commit(
+                &group_id,
+                &req.member_id,
+                req.group_instance_id.as_ref().map(|s| s.as_str()),
+                req.generation_id_or_member_epoch,
+            )
             .err()
             .map(|e| code(&e))
     };
