@@ -40,6 +40,7 @@ pub use crate::elections::AlterPartitionRequest;
 pub use crate::error::{ControllerError, WireError};
 use crate::raft::log_store::SledLogStore;
 use crate::raft::network::{Caller, GrpcNetworkFactory};
+use crate::raft::progress::{wall_clock_ms, ReplicationProgress};
 use crate::raft::prompt_election::{self, LeaderContact};
 use crate::raft::service::ControllerService;
 use crate::raft::state_machine::MetadataStateMachine;
@@ -223,6 +224,9 @@ struct Inner {
     liveness: std::sync::Mutex<Liveness>,
     /// When this voter last accepted AppendEntries, and from whom (for the prompt election).
     leader_contact: Arc<LeaderContact>,
+    /// When each voter last answered this node as leader, and was last caught up
+    /// (DescribeQuorum); empty on a broker-only node.
+    progress: Arc<ReplicationProgress>,
 }
 
 /// Where the metadata quorum runs, seen from this node.
@@ -340,7 +344,8 @@ impl Controller {
                 e,
             )
         })?;
-        let log_store = SledLogStore::open(db.clone())
+        let progress = Arc::new(ReplicationProgress::default());
+        let log_store = SledLogStore::open(db.clone(), progress.clone())
             .map_err(|e| storage_error("cannot open the Raft log", e))?;
         let pristine = log_store
             .is_pristine()
@@ -372,7 +377,7 @@ impl Controller {
         let raft = Raft::new(
             node_id,
             Arc::new(raft_config),
-            GrpcNetworkFactory::new(caller.clone()),
+            GrpcNetworkFactory::new(caller.clone(), progress.clone()),
             log_store,
             state_machine,
         )
@@ -403,6 +408,7 @@ impl Controller {
             inner: Arc::new(Inner {
                 config,
                 backend: Backend::Local(raft),
+                progress,
                 images,
                 entropy: Mutex::new(entropy),
                 caller,
@@ -456,6 +462,7 @@ impl Controller {
                     poller: std::sync::Mutex::new(None),
                     images_tx,
                 }),
+                progress: Arc::default(),
                 images,
                 entropy: Mutex::new(Box::new(RandomEntropy)),
                 caller,
@@ -608,10 +615,7 @@ impl Controller {
             };
         };
         let metrics = raft.metrics().borrow().clone();
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-            .unwrap_or(0);
+        let now_ms = wall_clock_ms();
         let leader_end = metrics
             .last_log_index
             .map(|i| i64::try_from(i).unwrap_or(i64::MAX) + 1)
@@ -634,12 +638,22 @@ impl Controller {
                     })
                     .unwrap_or(-1)
             };
-            let caught_up = log_end_offset >= leader_end;
+            // As Kafka's leader: its own replica fetched and is caught up "now"; a voter's
+            // times are those of its answers to this leader, -1 until it has answered one.
+            let (last_fetch_timestamp, last_caught_up_timestamp) =
+                if Some(id) == metrics.current_leader {
+                    (now_ms, now_ms)
+                } else {
+                    self.inner
+                        .progress
+                        .seen(id, metrics.current_term)
+                        .map_or((-1, -1), |s| (s.last_fetch_ms, s.last_caught_up_ms))
+                };
             ReplicaState {
                 node_id,
                 log_end_offset,
-                last_fetch_timestamp: if log_end_offset >= 0 { now_ms } else { -1 },
-                last_caught_up_timestamp: if caught_up { now_ms } else { -1 },
+                last_fetch_timestamp,
+                last_caught_up_timestamp,
             }
         };
         let membership = metrics.membership_config.membership();

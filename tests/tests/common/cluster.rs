@@ -213,13 +213,19 @@ pub fn try_active_controller(node: &StrataNode) -> Option<i32> {
 }
 
 fn quorum_status(node: &StrataNode) -> (String, String) {
+    quorum_describe(node, "--status")
+}
+
+/// `kafka-metadata-quorum describe <what>` (`--status`, `--replication`) through `node`:
+/// (stdout, stderr).
+pub fn quorum_describe(node: &StrataNode, what: &str) -> (String, String) {
     let out = Command::new(strata_bin())
         .args([
             "kafka-metadata-quorum",
             "--bootstrap-server",
             &node.bootstrap(),
             "describe",
-            "--status",
+            what,
         ])
         .output()
         .expect("run kafka-metadata-quorum");

@@ -6,12 +6,14 @@
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{OptionalSend, RaftLogReader, StorageIOError, Vote};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::progress::ReplicationProgress;
 use super::types::{Entry, LogId, NodeId, StorageError, TypeConfig};
 
 const KEY_VOTE: &[u8] = b"vote";
@@ -24,6 +26,8 @@ pub struct SledLogStore {
     db: sled::Db,
     log: sled::Tree,
     meta: sled::Tree,
+    /// Told the log's end after every change (the leader's log end for DescribeQuorum).
+    progress: Arc<ReplicationProgress>,
 }
 
 fn read_err(e: &(impl std::error::Error + 'static)) -> StorageError {
@@ -43,11 +47,20 @@ fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
 }
 
 impl SledLogStore {
-    /// Opens (or creates) the log trees in `db`.
-    pub fn open(db: sled::Db) -> Result<Self, sled::Error> {
-        let log = db.open_tree("log")?;
-        let meta = db.open_tree("raft_meta")?;
-        Ok(SledLogStore { db, log, meta })
+    /// Opens (or creates) the log trees in `db`; `progress` is kept told the log's end.
+    pub fn open(db: sled::Db, progress: Arc<ReplicationProgress>) -> Result<Self, StorageError> {
+        let log = db.open_tree("log").map_err(|e| read_err(&e))?;
+        let meta = db.open_tree("raft_meta").map_err(|e| read_err(&e))?;
+        let store = SledLogStore {
+            db,
+            log,
+            meta,
+            progress,
+        };
+        let last_purged: Option<LogId> = store.get_meta(KEY_LAST_PURGED)?;
+        let last = store.last_entry_log_id()?.or(last_purged);
+        store.progress.set_log_end(last.map_or(0, |l| l.index + 1));
+        Ok(store)
     }
 
     /// Whether nothing was ever written (a node that still needs `initialize`).
@@ -152,8 +165,10 @@ impl RaftLogStorage<TypeConfig> for SledLogStore {
         I::IntoIter: OptionalSend,
     {
         let mut batch = sled::Batch::default();
+        let mut end = None;
         for entry in entries {
             batch.insert(&key(entry.log_id.index), to_json(&entry)?);
+            end = Some(entry.log_id.index + 1);
         }
         self.log.apply_batch(batch).map_err(|e| write_err(&e))?;
         let flushed = self
@@ -163,6 +178,9 @@ impl RaftLogStorage<TypeConfig> for SledLogStore {
             .map(|_| ())
             .map_err(std::io::Error::other);
         let failed = flushed.as_ref().err().map(write_err);
+        if let (None, Some(end)) = (&failed, end) {
+            self.progress.set_log_end(end);
+        }
         callback.log_io_completed(flushed);
         match failed {
             Some(e) => Err(e),
@@ -181,6 +199,7 @@ impl RaftLogStorage<TypeConfig> for SledLogStore {
         for k in keys {
             self.log.remove(k).map_err(|e| write_err(&e))?;
         }
+        self.progress.set_log_end(log_id.index);
         self.db.flush_async().await.map_err(|e| write_err(&e))?;
         Ok(())
     }

@@ -7,6 +7,8 @@
 //!   publishes each new image; snapshots are the serialised image.
 //! - [`network`]: the gRPC client side of Raft RPCs.
 //! - [`service`]: the gRPC server side (Raft RPCs and forwarded controller requests).
+//! - [`progress`]: when each voter last answered the leader and was last caught up
+//!   (DescribeQuorum's timestamps).
 //! - [`prompt_election`]: the named successor of a dead active controller campaigns as soon as
 //!   the leader lease allows, not after a random timeout on top of it.
 
@@ -15,6 +17,7 @@
 
 pub mod log_store;
 pub mod network;
+pub mod progress;
 pub mod prompt_election;
 pub mod service;
 pub mod state_machine;

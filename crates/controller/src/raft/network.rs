@@ -3,6 +3,7 @@
 //! Connections are lazy and re-established by tonic; an unreachable peer is reported to
 //! openraft as `Unreachable`, which makes it back off instead of spinning.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::error::{
@@ -18,6 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tonic::transport::{Channel, Endpoint};
 
+use super::progress::{wall_clock_ms, Answer, ReplicationProgress};
 use super::proto::controller_client::ControllerClient;
 use super::proto::raft_client::RaftClient;
 use super::proto::RaftMessage;
@@ -85,12 +87,13 @@ pub fn channel(addr: &str) -> Result<Channel, tonic::transport::Error> {
 #[derive(Clone)]
 pub struct GrpcNetworkFactory {
     caller: Caller,
+    progress: Arc<ReplicationProgress>,
 }
 
 impl GrpcNetworkFactory {
-    /// A factory stamping messages with `caller`.
-    pub fn new(caller: Caller) -> Self {
-        GrpcNetworkFactory { caller }
+    /// A factory stamping messages with `caller` and recording answers in `progress`.
+    pub fn new(caller: Caller, progress: Arc<ReplicationProgress>) -> Self {
+        GrpcNetworkFactory { caller, progress }
     }
 }
 
@@ -100,6 +103,7 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetworkFactory {
     async fn new_client(&mut self, target: NodeId, node: &BasicNode) -> Self::Network {
         GrpcConnection {
             caller: self.caller.clone(),
+            progress: self.progress.clone(),
             target,
             addr: node.addr.clone(),
             client: None,
@@ -110,6 +114,7 @@ impl RaftNetworkFactory<TypeConfig> for GrpcNetworkFactory {
 /// Raft RPCs to one peer.
 pub struct GrpcConnection {
     caller: Caller,
+    progress: Arc<ReplicationProgress>,
     target: NodeId,
     addr: String,
     client: Option<RaftClient<Channel>>,
@@ -174,7 +179,40 @@ impl RaftNetwork<TypeConfig> for GrpcConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> RpcResult<AppendEntriesResponse<NodeId>> {
-        self.call("append", &rpc, &option).await
+        let term = rpc.vote.leader_id().get_term();
+        let leader_log_end = self.progress.log_end();
+        // The follower's log end once it accepts: after the last entry sent, or after the
+        // entry the request follows on from (a heartbeat).
+        let sent_end = rpc
+            .entries
+            .last()
+            .map(|e| e.log_id.index + 1)
+            .or_else(|| rpc.prev_log_id.map(|l| l.index + 1))
+            .unwrap_or(0);
+        let sent_ms = wall_clock_ms();
+        let result = self.call("append", &rpc, &option).await;
+        let follower_log_end = match &result {
+            Ok(AppendEntriesResponse::Success) => Some(Some(sent_end)),
+            Ok(AppendEntriesResponse::PartialSuccess(matched)) => {
+                Some(Some(matched.map_or(0, |l| l.index + 1)))
+            }
+            Ok(AppendEntriesResponse::Conflict) => Some(None),
+            // A newer vote, or no answer: nothing learnt about this term's replication.
+            Ok(AppendEntriesResponse::HigherVote(_)) | Err(_) => None,
+        };
+        if let Some(follower_log_end) = follower_log_end {
+            self.progress.answered(
+                self.target,
+                Answer {
+                    term,
+                    leader_log_end,
+                    follower_log_end,
+                    sent_ms,
+                    answered_ms: wall_clock_ms(),
+                },
+            );
+        }
+        result
     }
 
     async fn install_snapshot(
