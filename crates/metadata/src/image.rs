@@ -290,6 +290,14 @@ impl MetadataImage {
         self.resource_configs(ConfigResourceType::Topic, name)
     }
 
+    /// One explicitly set config of topic `name`, without copying the others.
+    pub fn topic_config(&self, name: &str, key: &str) -> Option<&str> {
+        self.configs
+            .get(&(ConfigResourceType::Topic, name.to_string()))
+            .and_then(|configs| configs.get(key))
+            .map(String::as_str)
+    }
+
     /// The dynamic configs of broker `broker` (its id in decimal), or the cluster-wide
     /// broker defaults when `broker` is `""`.
     pub fn broker_configs(&self, broker: &str) -> BTreeMap<String, String> {

@@ -8,6 +8,8 @@
 //! - [`dispatch`]: decodes a request and hands it to its handler in [`handlers`].
 //! - [`errors`]: broker, storage and controller errors as Kafka error codes.
 //! - [`offsets_log`]: committed offsets as `__consumer_offsets` records, and their loading.
+//! - [`records`]: the records inside a produced batch (bounded decompression), for checks such
+//!   as compacted topics' keys.
 //!
 //! This crate translates; it must never hold partition or metadata state itself (group
 //! state lives in `strata-group`, offsets in the `__consumer_offsets` log).
@@ -18,6 +20,7 @@ pub mod errors;
 pub mod frame;
 pub mod handlers;
 pub mod offsets_log;
+pub mod records;
 pub mod server;
 pub mod versions;
 

@@ -2,7 +2,8 @@
 // Usage: java -cp build:<kafka jars> StrataClientTest <bootstrap> [test-name-substring]
 // Covers: AdminClient create/describe/list/grow/delete topics and its error exceptions, the
 // default (idempotent, acks=all) producer with keyed records (murmur2 placement), acks=1
-// without idempotence, the four compression codecs with headers and timestamps, and a
+// without idempotence, the four compression codecs with headers and timestamps, keyless
+// records refused by a compacted topic with per-record errors, and a
 // consumer using assign() + seekToBeginning() (no group). Prints "java: N passed, M failed".
 
 import java.nio.charset.StandardCharsets;
@@ -127,7 +128,12 @@ public class StrataClientTest {
     }
 
     static void createTopic(Admin a, String topic, int partitions) throws Exception {
-        a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1))).all().get(IO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        createTopic(a, topic, partitions, Map.of());
+    }
+
+    static void createTopic(Admin a, String topic, int partitions, Map<String, String> configs) throws Exception {
+        a.createTopics(List.of(new NewTopic(topic, partitions, (short) 1).configs(configs)))
+                .all().get(IO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
         long deadline = System.currentTimeMillis() + IO_TIMEOUT_MS;
         while (true) {
             try {
@@ -276,6 +282,45 @@ public class StrataClientTest {
     }
 
 
+    /**
+     * A compacted topic refuses keyless records: one batch of keyed and keyless records fails
+     * whole, each keyless record with its own InvalidRecordException (the broker's KIP-467
+     * record error), each keyed one as "part of a batch which had invalid records".
+     */
+    static void compactedTopicKeys(String codec) throws Exception {
+        String t = uniqueTopic("java-compacted-" + codec);
+        try (Admin a = admin()) { createTopic(a, t, 1, Map.of("cleanup.policy", "compact")); }
+        String keyError = "Compacted topic cannot accept message without key in topic partition " + t + "-0";
+        try (KafkaProducer<byte[], byte[]> p = producer(Map.of(ProducerConfig.COMPRESSION_TYPE_CONFIG, codec,
+                ProducerConfig.LINGER_MS_CONFIG, 1_000, ProducerConfig.RETRIES_CONFIG, 0))) {
+            List<Future<RecordMetadata>> fs = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                byte[] key = i % 2 == 0 ? b("k" + i) : null;
+                fs.add(p.send(new ProducerRecord<>(t, 0, key, b("v" + i))));
+            }
+            for (int i = 0; i < 4; i++) {
+                try {
+                    fs.get(i).get(IO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+                    throw new Fail(codec + ": record " + i + " was accepted");
+                } catch (ExecutionException e) {
+                    Throwable cause = e.getCause();
+                    if (i % 2 == 1) {
+                        check(cause instanceof org.apache.kafka.common.InvalidRecordException,
+                            codec + ": keyless record " + i + " failed with " + cause);
+                        eq(keyError, cause.getMessage(), codec + ": keyless record " + i + "'s message");
+                    } else {
+                        check(cause.getMessage().contains("part of a batch which had one more more invalid records"),
+                            codec + ": keyed record " + i + " failed with " + cause);
+                    }
+                }
+            }
+        }
+        try (KafkaProducer<byte[], byte[]> p = producer(Map.of(ProducerConfig.COMPRESSION_TYPE_CONFIG, codec))) {
+            RecordMetadata m = p.send(new ProducerRecord<>(t, 0, b("k"), b("v"))).get(IO_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+            eq(0L, m.offset(), codec + ": nothing of the refused batch was appended");
+        }
+    }
+
     /** DescribeConfigs, IncrementalAlterConfigs (set/delete/append), legacy AlterConfigs, invalid values. */
     static void adminConfigs() throws Exception {
         String t = uniqueTopic("java-configs");
@@ -420,6 +465,9 @@ public class StrataClientTest {
         run(filter, "admin: elect leaders (preferred, unclean, errors)", StrataClientTest::adminElectLeaders);
         for (String c : List.of("gzip", "snappy", "lz4", "zstd")) {
             run(filter, "codec: " + c + " with headers and timestamps", () -> codec(c));
+        }
+        for (String c : List.of("none", "gzip", "snappy", "lz4", "zstd")) {
+            run(filter, "compacted topic: keyless records refused, " + c, () -> compactedTopicKeys(c));
         }
         if (!failedNames.isEmpty()) System.out.println("failed: " + failedNames);
         System.out.println("java: " + passed + " passed, " + failed + " failed");

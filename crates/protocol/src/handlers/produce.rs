@@ -3,7 +3,8 @@
 use std::collections::BTreeSet;
 
 use kafka_protocol::messages::produce_response::{
-    LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse, TopicProduceResponse,
+    BatchIndexAndErrorMessage, LeaderIdAndEpoch, NodeEndpoint, PartitionProduceResponse,
+    TopicProduceResponse,
 };
 use kafka_protocol::messages::BrokerId;
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
@@ -12,9 +13,77 @@ use std::time::Duration;
 use kafka_protocol::ResponseError;
 use strata_metadata::topic::is_internal;
 
-use super::{leader_hint, topic_name};
+use super::{leader_hint, str_bytes, topic_name};
 use crate::dispatch::{Dispatcher, RequestContext};
 use crate::errors::KafkaError;
+use crate::records::{keyless_records, RecordsError};
+
+/// How many record errors Kafka's message lists (`LogValidator.processRecordErrors`).
+const RECORD_ERRORS_IN_MESSAGE: usize = 3;
+
+/// Whether `topic`'s `cleanup.policy` (its own, else the broker's `log.cleanup.policy`)
+/// includes `compact`.
+fn is_compacted(d: &Dispatcher, image: &strata_metadata::MetadataImage, topic: &str) -> bool {
+    let broker_policy = || {
+        d.config()
+            .broker_configs
+            .iter()
+            .find(|(k, ..)| k == "log.cleanup.policy")
+            .map(|(_, v, ..)| v.as_str())
+    };
+    image
+        .topic_config(topic, "cleanup.policy")
+        .or_else(broker_policy)
+        .is_some_and(|policy| policy.split(',').any(|p| p.trim() == "compact"))
+}
+
+/// A batch refused by a record-level check, with Kafka's per-record errors (KIP-467).
+struct RecordRefusal {
+    error: KafkaError,
+    record_errors: Vec<BatchIndexAndErrorMessage>,
+}
+
+/// Kafka's `validateKey`: on a compacted topic every record needs a key. INVALID_RECORD with
+/// one record error per keyless record, and Kafka's summary message.
+fn check_keys(topic: &str, partition: i32, records: &bytes::Bytes) -> Result<(), RecordRefusal> {
+    let keyless = keyless_records(records).map_err(|e| {
+        let code = match e {
+            RecordsError::Corrupt(_) => ResponseError::CorruptMessage,
+            RecordsError::TooLarge { .. } => ResponseError::InvalidRecord,
+        };
+        RecordRefusal {
+            error: KafkaError::new(code, e.to_string()),
+            record_errors: Vec::new(),
+        }
+    })?;
+    if keyless.is_empty() {
+        return Ok(());
+    }
+    let message = format!(
+        "Compacted topic cannot accept message without key in topic partition {topic}-{partition}"
+    );
+    let shown: Vec<String> = keyless
+        .iter()
+        .take(RECORD_ERRORS_IN_MESSAGE)
+        .map(|i| format!("RecordError(batchIndex={i}, message='{message}')"))
+        .collect();
+    let summary = format!(
+        "One or more records have been rejected due to {} record errors in total, and only showing the first three errors at most: [{}]",
+        keyless.len(),
+        shown.join(", ")
+    );
+    Err(RecordRefusal {
+        error: KafkaError::new(ResponseError::InvalidRecord, summary),
+        record_errors: keyless
+            .iter()
+            .map(|i| {
+                BatchIndexAndErrorMessage::default()
+                    .with_batch_index(*i)
+                    .with_batch_index_error_message(Some(str_bytes(&message)))
+            })
+            .collect(),
+    })
+}
 
 /// What a produce request leads to.
 pub enum ProduceOutcome {
@@ -70,8 +139,10 @@ pub async fn handle(
         } else {
             topic.name.0.to_string()
         };
+        let compacted = !name.is_empty() && is_compacted(d, &image, &name);
         let mut partitions = Vec::with_capacity(topic.partition_data.len());
         for p in topic.partition_data {
+            let mut record_errors = Vec::new();
             let result = if transactional {
                 Err(KafkaError::new(
                     ResponseError::TransactionalIdAuthorizationFailed,
@@ -102,12 +173,21 @@ pub async fn handle(
                             "Produce requests with version {version} are only allowed to contain exactly one record batch"
                         ),
                     )),
-                    Some(records) => broker
-                        .append_without_wake(&name, p.index, records, acks)
-                        .map_err(|e| KafkaError::from(&e)),
+                    Some(records) => match compacted
+                        .then(|| check_keys(&name, p.index, &records))
+                        .transpose()
+                    {
+                        Err(refusal) => {
+                            record_errors = refusal.record_errors;
+                            Err(refusal.error)
+                        }
+                        Ok(_) => broker
+                            .append_without_wake(&name, p.index, records, acks)
+                            .map_err(|e| KafkaError::from(&e)),
+                    },
                 }
             };
-            partitions.push((p.index, result));
+            partitions.push((p.index, result, record_errors));
         }
         appended.push((name, topic.topic_id, partitions));
     }
@@ -118,7 +198,7 @@ pub async fn handle(
     let mut responses = Vec::with_capacity(appended.len());
     for (name, topic_id, results) in appended {
         let mut partitions = Vec::with_capacity(results.len());
-        for (index, result) in results {
+        for (index, result, record_errors) in results {
             let result = match result {
                 Ok((info, leader_epoch)) if acks == -1 => {
                     let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -147,6 +227,7 @@ pub async fn handle(
                     response
                         .with_error_code(error.code())
                         .with_error_message(error.message())
+                        .with_record_errors(record_errors)
                         .with_base_offset(-1)
                         .with_log_append_time_ms(-1)
                         .with_log_start_offset(-1)
