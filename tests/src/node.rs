@@ -67,6 +67,8 @@ pub fn free_port() -> Result<u16, NodeError> {
 /// their bootstrap address and the node must recover its topics and records from disk.
 pub struct StrataNode {
     bin: PathBuf,
+    /// The subcommand that starts the node: `server`, or Kafka's `kafka-server-start`.
+    command: String,
     port: u16,
     overrides: Vec<(String, String)>,
     /// Holds `data/` (log.dirs) and `strata.log` (the process's stdout+stderr).
@@ -105,6 +107,18 @@ impl StrataNode {
         Ok(node)
     }
 
+    /// Starts a node with `strata <command>` (`kafka-server-start`, `kafka-server-start.sh`)
+    /// instead of `strata server`, returning an error instead of panicking.
+    pub fn try_start_with_command(
+        command: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<StrataNode, NodeError> {
+        let mut node = Self::prepare(strata_bin(), extra)?;
+        node.command = command.to_string();
+        node.spawn()?;
+        Ok(node)
+    }
+
     /// A node with its temp dir and port chosen, not yet started.
     fn prepare(bin: PathBuf, extra: &[(&str, &str)]) -> Result<StrataNode, NodeError> {
         if !bin.is_file() {
@@ -119,6 +133,7 @@ impl StrataNode {
             .map_err(|e| NodeError::io(format!("create {}", data.display()), e))?;
         Ok(StrataNode {
             bin,
+            command: "server".to_string(),
             port: free_port()?,
             overrides: extra
                 .iter()
@@ -293,7 +308,7 @@ impl StrataNode {
 
         let listener = format!("PLAINTEXT://127.0.0.1:{}", self.port);
         let mut cmd = Command::new(&self.bin);
-        cmd.arg("server")
+        cmd.arg(&self.command)
             .arg("--override")
             .arg(format!("node.id={NODE_ID}"))
             .arg("--override")

@@ -64,7 +64,10 @@ fn decompress(data: &Bytes, compression: Compression, max: usize) -> Result<Byte
     match compression {
         Compression::None => Ok(data.clone()),
         Compression::Gzip => read_bounded(flate2::read::GzDecoder::new(&data[..]), max, "gzip"),
-        Compression::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(&data[..]), max, "lz4"),
+        Compression::Lz4 => {
+            let decoder = lz4::Decoder::new(&data[..]).map_err(|e| corrupt("lz4", e))?;
+            read_bounded(decoder, max, "lz4")
+        }
         Compression::Zstd => {
             let decoder = zstd::stream::read::Decoder::with_buffer(&data[..])
                 .map_err(|e| corrupt("zstd", e))?;

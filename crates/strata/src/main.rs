@@ -33,7 +33,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start a node. With no arguments: one combined broker+controller on 127.0.0.1:9092 with
-    /// data in ./strata-data.
+    /// data in ./strata-data. Also `kafka-server-start server.properties`, as in Kafka.
+    #[command(visible_alias = "kafka-server-start")]
     Server {
         /// A Kafka `server.properties` file.
         #[arg(long, short = 'c')]
@@ -87,6 +88,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Print the version (as `--version`).
+    Version,
     /// Liveness probe: exit 0 if the node at --bootstrap-server answers and lists itself.
     #[command(disable_help_flag = true)]
     Healthcheck {
@@ -108,6 +111,15 @@ fn main() -> ExitCode {
         })
         .unwrap_or_default();
     let rest: Vec<String> = args.iter().skip(1).cloned().collect();
+    if program == "strata" {
+        // `strata kafka-topics.sh …` as `strata kafka-topics …`: Kafka's tools are often
+        // called by their script names.
+        if let Some(tool) = rest.first().and_then(|c| c.strip_suffix(".sh")) {
+            let mut argv = vec!["strata".to_string(), tool.to_string()];
+            argv.extend(rest.iter().skip(1).cloned());
+            return run_cli(Cli::parse_from(argv));
+        }
+    }
     match program.as_str() {
         "kafka-topics" => return tool_exit(strata_tools::kafka_topics(rest)),
         "kafka-console-producer" => return tool_exit(strata_tools::kafka_console_producer(rest)),
@@ -137,6 +149,10 @@ fn run_cli(cli: Cli) -> ExitCode {
         }
         Command::KafkaStorage { args } => tool_exit(storage_tool::main(args)),
         Command::Healthcheck { args } => tool_exit(strata_tools::healthcheck(args)),
+        Command::Version => {
+            println!("strata {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
         Command::KafkaConsumerGroups { args } => {
             tool_exit(strata_tools::kafka_consumer_groups(args))
         }
