@@ -6,12 +6,14 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use strata_controller::{Controller, CreateTopicSpec, CreatedTopic};
 use strata_metadata::image::MetadataImage;
+use strata_metadata::requests::{CreateTopicSpec, CreatedTopic};
+use strata_metadata::ControllerError;
 use strata_storage::{AppendInfo, LogConfig, LogManager, StorageError};
 use tokio::sync::watch;
 
 use crate::config::{BrokerConfig, MAX_FETCH_RESPONSE_BYTES, MAX_FETCH_WAIT_MS};
+use crate::controller_client::ControllerClient;
 use crate::error::BrokerError;
 use crate::log_config::log_config_for;
 use crate::partition::{Partition, PartitionState};
@@ -72,7 +74,9 @@ pub struct ListOffsetResult {
 pub struct Broker {
     pub(crate) config: BrokerConfig,
     logs: LogManager,
-    pub(crate) controller: Controller,
+    pub(crate) controller: Arc<dyn ControllerClient>,
+    /// The controller's metadata images (the newest is the broker's view of the cluster).
+    images: watch::Receiver<Arc<MetadataImage>>,
     partitions: RwLock<crate::partition::PartitionMap>,
     /// Bumped on every append, high-watermark move and leadership or ISR change: long-polling
     /// fetches (consumers and followers) and acks=all produces waiting for replication wait
@@ -92,14 +96,19 @@ pub struct Broker {
 
 impl Broker {
     /// Opens the logs under `log.dirs` and starts following the controller's metadata images.
-    pub fn start(config: BrokerConfig, controller: Controller) -> Result<Arc<Broker>, BrokerError> {
+    pub fn start(
+        config: BrokerConfig,
+        controller: Arc<dyn ControllerClient>,
+    ) -> Result<Arc<Broker>, BrokerError> {
         let logs = LogManager::open(config.log_dirs.clone(), config.default_log_config.clone())?;
         let (appended, _) = watch::channel(0);
         let (leadership, _) = watch::channel(0);
+        let images = controller.images();
         let broker = Arc::new(Broker {
             config,
             logs,
             controller,
+            images: images.clone(),
             partitions: RwLock::new(crate::partition::PartitionMap::default()),
             appended,
             leadership,
@@ -108,12 +117,9 @@ impl Broker {
             reachability: Default::default(),
             recently_fenced: Default::default(),
         });
-        let image = broker.controller.image();
+        let image = broker.image();
         broker.apply_image(&image);
-        tokio::spawn(follow_metadata(
-            Arc::downgrade(&broker),
-            broker.controller.subscribe(),
-        ));
+        tokio::spawn(follow_metadata(Arc::downgrade(&broker), images));
         crate::background::spawn(&broker);
         Ok(broker)
     }
@@ -139,14 +145,14 @@ impl Broker {
         &self.recently_fenced
     }
 
-    /// The controller this broker talks to.
-    pub fn controller(&self) -> &Controller {
-        &self.controller
-    }
-
     /// The newest metadata image.
     pub fn image(&self) -> Arc<MetadataImage> {
-        self.controller.image()
+        self.images.borrow().clone()
+    }
+
+    /// The metadata images from now on (to wait for a newer one).
+    pub fn subscribe_images(&self) -> watch::Receiver<Arc<MetadataImage>> {
+        self.images.clone()
     }
 
     /// The log manager (for log-dir descriptions and checkpoints).
@@ -158,7 +164,7 @@ impl Broker {
     pub async fn auto_create_topics(
         self: &Arc<Self>,
         names: Vec<String>,
-    ) -> Vec<Result<CreatedTopic, strata_controller::ControllerError>> {
+    ) -> Vec<Result<CreatedTopic, ControllerError>> {
         let specs = names
             .into_iter()
             .map(|name| CreateTopicSpec {
@@ -169,7 +175,7 @@ impl Broker {
                 configs: Vec::new(),
             })
             .collect();
-        let results = self.controller.create_topics(specs, false).await;
+        let results = self.controller.create_topics(specs).await;
         self.apply_latest_image().await;
         results
     }

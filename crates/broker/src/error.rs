@@ -1,6 +1,6 @@
 //! Errors of broker operations; the protocol crate maps each to a Kafka error code.
 
-use strata_controller::ControllerError;
+use strata_metadata::ControllerError;
 use strata_storage::StorageError;
 
 /// Why a broker operation on a partition failed.

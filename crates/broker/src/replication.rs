@@ -21,7 +21,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use strata_controller::AlterPartitionRequest;
+use strata_metadata::requests::AlterPartitionRequest;
+use strata_metadata::ControllerError;
 use strata_storage::{PartitionLog, StorageError};
 use uuid::Uuid;
 
@@ -632,7 +633,7 @@ impl Broker {
             )
             .await
             .unwrap_or_else(|_| {
-                Err(strata_controller::ControllerError::Internal(format!(
+                Err(ControllerError::Internal(format!(
                     "no answer from the controller within {ALTER_PARTITION_TIMEOUT_MS} ms"
                 )))
             });

@@ -8,7 +8,7 @@
 
 use strata_metadata::records::PartitionChangeRecord;
 
-use crate::requests::{ElectionTarget, ElectionType};
+use crate::requests::{AlterPartitionRequest, ElectionTarget, ElectionType};
 use crate::ControllerError;
 use strata_metadata::{MetadataImage, MetadataRecord};
 
@@ -116,23 +116,6 @@ pub fn restore_broker(
         }
     }
     records
-}
-
-/// A partition leader's request to change the ISR (Kafka's AlterPartition).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AlterPartitionRequest {
-    /// The leader sending it.
-    pub broker_id: i32,
-    /// Topic id.
-    pub topic_id: uuid::Uuid,
-    /// Partition index.
-    pub partition: i32,
-    /// The leader epoch the leader holds.
-    pub leader_epoch: i32,
-    /// The partition epoch the leader last saw: a request based on an older state is refused.
-    pub partition_epoch: i32,
-    /// The proposed ISR.
-    pub new_isr: Vec<i32>,
 }
 
 /// Checks an AlterPartition request against the image, as Kafka's controller does, and

@@ -16,7 +16,7 @@
 
 pub mod decide;
 pub mod elections;
-pub mod error;
+pub use strata_metadata::controller_error as error;
 pub mod placement;
 pub mod raft;
 pub mod requests;
@@ -36,7 +36,6 @@ use tokio::sync::{watch, Mutex};
 use tracing::info;
 
 use crate::decide::{Decision, Entropy, RandomEntropy};
-pub use crate::elections::AlterPartitionRequest;
 pub use crate::error::{ControllerError, WireError};
 use crate::raft::log_store::SledLogStore;
 use crate::raft::network::{Caller, GrpcNetworkFactory};
@@ -45,6 +44,7 @@ use crate::raft::prompt_election::{self, LeaderContact};
 use crate::raft::service::ControllerService;
 use crate::raft::state_machine::MetadataStateMachine;
 use crate::raft::types::{MetadataBatch, Raft};
+pub use crate::requests::AlterPartitionRequest;
 pub use crate::requests::{
     ConfigOp, ConfigOpKind, ControllerConfig, CreatePartitionsSpec, CreateTopicSpec, CreatedTopic,
     ElectionTarget, ElectionType, QuorumConfig, TopicRef,

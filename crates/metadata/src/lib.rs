@@ -8,13 +8,16 @@
 //! controller's job.
 
 pub mod config;
+pub mod controller_error;
 pub mod error;
 pub mod image;
 pub mod log;
 pub mod records;
+pub mod requests;
 pub mod topic;
 
 pub use config::{ConfigDef, ConfigKind, ConfigSource, ConfigValidator};
+pub use controller_error::{ControllerError, WireError};
 pub use error::MetadataError;
 pub use image::{ImageSnapshot, MetadataImage, TopicImage};
 pub use log::LocalMetadataLog;

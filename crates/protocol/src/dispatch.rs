@@ -10,6 +10,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::{Decodable, Encodable};
 use kafka_protocol::ResponseError;
 use strata_broker::Broker;
+use strata_controller::Controller;
 use strata_group::{GroupConfig, GroupCoordinator};
 
 use crate::offsets_log::{spawn_loader, Loaded, Retention};
@@ -52,6 +53,8 @@ impl RequestContext<'_> {
 /// Routes requests to the broker, the controller and the group coordinator.
 pub struct Dispatcher {
     broker: Arc<Broker>,
+    /// Admin requests go to the controller (forwarded to the active one).
+    controller: Controller,
     config: ProtocolConfig,
     groups: GroupCoordinator,
     loaded: Loaded,
@@ -60,9 +63,9 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// A dispatcher over one broker (call inside a tokio runtime: the group coordinator
-    /// starts its timer task).
-    pub fn new(broker: Arc<Broker>, config: ProtocolConfig) -> Self {
+    /// A dispatcher over one broker and its controller handle (call inside a tokio runtime:
+    /// the group coordinator starts its timer task).
+    pub fn new(broker: Arc<Broker>, controller: Controller, config: ProtocolConfig) -> Self {
         let setting = |key: &str, default: u64| {
             config
                 .broker_configs
@@ -114,6 +117,7 @@ impl Dispatcher {
         );
         Dispatcher {
             broker,
+            controller,
             config,
             groups,
             loaded,
@@ -144,6 +148,11 @@ impl Dispatcher {
     /// The broker.
     pub fn broker(&self) -> &Arc<Broker> {
         &self.broker
+    }
+
+    /// The controller (admin requests, quorum descriptions).
+    pub fn controller(&self) -> &Controller {
+        &self.controller
     }
 
     /// Handles one request frame.

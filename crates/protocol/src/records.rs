@@ -131,45 +131,20 @@ fn snappy(data: &[u8], max: usize) -> Result<Bytes, RecordsError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::BytesMut;
-    use kafka_protocol::records::{Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType};
+    use strata_client::records::encode_batch;
+    use strata_client::ProduceRecord;
 
-    fn record(key: Option<&'static [u8]>) -> Record {
-        Record {
-            transactional: false,
-            control: false,
-            delete_horizon: false,
-            partition_leader_epoch: 0,
-            producer_id: -1,
-            producer_epoch: -1,
-            timestamp_type: TimestampType::Creation,
-            offset: 0,
-            sequence: -1,
-            timestamp: 0,
+    fn record(key: Option<&'static [u8]>) -> ProduceRecord {
+        ProduceRecord {
             key: key.map(Bytes::from_static),
             value: Some(Bytes::from_static(b"v")),
-            headers: Default::default(),
+            headers: Vec::new(),
+            timestamp: 0,
         }
     }
 
-    fn batch(records: &[Record], compression: Compression) -> Bytes {
-        let mut records = records.to_vec();
-        // kafka-protocol starts a new batch where offset - sequence changes.
-        for (i, r) in records.iter_mut().enumerate() {
-            r.offset = i64::try_from(i).expect("small");
-            r.sequence = i32::try_from(i).expect("small");
-        }
-        let mut buf = BytesMut::new();
-        RecordBatchEncoder::encode(
-            &mut buf,
-            &records,
-            &RecordEncodeOptions {
-                version: 2,
-                compression,
-            },
-        )
-        .expect("encode");
-        buf.freeze()
+    fn batch(records: &[ProduceRecord], compression: Compression) -> Bytes {
+        encode_batch("t", 0, records, None, compression).expect("encode")
     }
 
     #[test]

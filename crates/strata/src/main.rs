@@ -4,6 +4,7 @@
 //! (`kafka-topics`, `kafka-topics.sh`, `kafka-server-start.sh`, …), busybox style.
 
 mod config;
+mod controller_client;
 mod format;
 mod meta_properties;
 mod server;

@@ -237,7 +237,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         incarnation_id: Some(incarnation_id),
         ..broker_config
     };
-    let broker = Broker::start(broker_config, controller).context("cannot open partition logs")?;
+    let broker = Broker::start(
+        broker_config,
+        Arc::new(crate::controller_client::BrokerControllerClient(
+            controller.clone(),
+        )),
+    )
+    .context("cannot open partition logs")?;
     let protocol_config = ProtocolConfig {
         node_id,
         cluster_id: cluster_id.clone(),
@@ -247,7 +253,11 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         broker_configs: settings.describe(),
         delete_topic_enable: broker.config().delete_topic_enable,
     };
-    let dispatcher = Arc::new(Dispatcher::new(broker.clone(), protocol_config));
+    let dispatcher = Arc::new(Dispatcher::new(
+        broker.clone(),
+        controller.clone(),
+        protocol_config,
+    ));
     // Replication RPCs arrive on the inter-broker listener next to Kafka requests; followers
     // fetch from the leaders' inter-broker endpoints.
     let (grpc_connections, grpc_incoming) = tokio::sync::mpsc::channel(REPLICATION_ACCEPT_BACKLOG);
@@ -283,12 +293,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     // Controlled shutdown: stop heartbeating, then ask the controller to move this node's
     // leaderships away and wait until this node's image shows them moved.
     heartbeats.abort();
-    controlled_shutdown(broker.controller(), node_id, incarnation_id).await;
+    controlled_shutdown(&controller, node_id, incarnation_id).await;
     for task in tasks {
         task.abort();
     }
     broker.shutdown().context("flushing logs at shutdown")?;
-    broker.controller().shutdown().await;
+    controller.shutdown().await;
     tracing::info!("Strata node {node_id} stopped");
     Ok(())
 }

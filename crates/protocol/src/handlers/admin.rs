@@ -49,11 +49,7 @@ pub async fn create_topics(
         })
         .collect();
     let names: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
-    let results = d
-        .broker()
-        .controller()
-        .create_topics(specs, req.validate_only)
-        .await;
+    let results = d.controller().create_topics(specs, req.validate_only).await;
     if !req.validate_only {
         d.broker().apply_latest_image().await;
     }
@@ -122,7 +118,7 @@ pub async fn delete_topics(
             .collect();
         return DeleteTopicsResponse::default().with_responses(responses);
     }
-    let results = d.broker().controller().delete_topics(refs.clone()).await;
+    let results = d.controller().delete_topics(refs.clone()).await;
     d.broker().apply_latest_image().await;
     let responses = refs
         .iter()
@@ -172,7 +168,6 @@ pub async fn create_partitions(
         })
         .collect();
     let results = d
-        .broker()
         .controller()
         .create_partitions(specs, req.validate_only)
         .await;

@@ -58,8 +58,7 @@ pub fn describe_cluster(
 /// The active controller's id (Kafka's DescribeCluster names it); this node while no leader is
 /// known, so clients always get a node they can send admin requests to.
 pub(crate) fn active_controller_id(d: &Dispatcher) -> i32 {
-    d.broker()
-        .controller()
+    d.controller()
         .active_controller()
         .unwrap_or(d.config().node_id)
 }

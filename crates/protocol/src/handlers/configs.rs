@@ -207,7 +207,6 @@ async fn alter(
         .with_resource_name(name.clone());
     let result = match resource_type(code) {
         Ok(kind) => d
-            .broker()
             .controller()
             .alter_configs(kind, name.to_string(), ops, incremental, validate_only)
             .await

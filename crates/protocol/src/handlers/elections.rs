@@ -48,7 +48,6 @@ pub async fn elect_leaders(
         return whole_request_failed(&targets, &error, version);
     };
     match d
-        .broker()
         .controller()
         .elect_leaders(election, targets.clone())
         .await

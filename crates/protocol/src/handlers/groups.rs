@@ -144,11 +144,7 @@ async fn find_one(
         let mut spec = CreateTopicSpec::new(OFFSETS_TOPIC);
         spec.num_partitions = d.offsets_partitions();
         spec.replication_factor = offsets_replication_factor(d).min(live.max(1));
-        let results = d
-            .broker()
-            .controller()
-            .create_topics(vec![spec], false)
-            .await;
+        let results = d.controller().create_topics(vec![spec], false).await;
         if let Some(Err(error)) = results.first() {
             tracing::debug!(%error, "creating __consumer_offsets");
         }

@@ -168,7 +168,7 @@ async fn wait_for_reachable_leaders(
 ) -> std::sync::Arc<MetadataImage> {
     let deadline =
         tokio::time::Instant::now() + std::time::Duration::from_millis(MAX_LEADER_WAIT_MS);
-    let mut images = broker.controller().subscribe();
+    let mut images = broker.subscribe_images();
     loop {
         let unreachable = broker.reachability().unreachable();
         if unreachable.is_empty() {

@@ -40,7 +40,7 @@ pub async fn describe_quorum(
     if !names_metadata_partition(&req) {
         return unknown_partition_response(&req, version);
     }
-    let controller = d.broker().controller();
+    let controller = d.controller();
     match controller.describe_quorum().await {
         Ok(info) => quorum_response(&info, &controller.config().quorum.voters, version),
         // The controller gave up waiting for a leader: Kafka's Raft client answers a

@@ -1,8 +1,10 @@
-//! Errors the controller returns; the protocol crate maps each variant to a Kafka error code.
+//! Why the controller refused or failed a request, and how that travels between nodes. Here,
+//! beside the request types, so brokers and admin handlers can name it without depending on the
+//! controller; the protocol crate maps each variant to a Kafka error code.
 
 use std::sync::Arc;
 
-use strata_metadata::MetadataError;
+use crate::MetadataError;
 use uuid::Uuid;
 
 /// Kafka's default message for UNKNOWN_TOPIC_OR_PARTITION.
