@@ -60,6 +60,14 @@ if ! command -v cargo >/dev/null 2>&1; then
     log "ERROR: cargo not found on PATH (the machine's rustup toolchain is expected)" >&2
     exit 1
 fi
+# The lint stages need the toolchain's clippy and rustfmt (rustup components; this machine has
+# no route to rustup's servers, so they are checked, not installed).
+for component in clippy fmt; do
+    if ! cargo "$component" --version >/dev/null 2>&1; then
+        log "ERROR: cargo $component not found (rustup component add ${component/fmt/rustfmt})" >&2
+        exit 1
+    fi
+done
 if cargo nextest --version >/dev/null 2>&1; then
     log "cargo-nextest: present ($(cargo nextest --version 2>/dev/null | head -n1))"
 else

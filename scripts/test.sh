@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# The project's test command (README, CI): set-up, debug build of the binaries, the Rust
-# workspace tests (unit + strata-tests integration tests driving real strata processes with
-# rdkafka), then the Python, kcat and Java client suites against real strata processes, the
+# The project's test command (README, CI): set-up, debug build of the binaries, rustfmt and
+# clippy checks, the Rust workspace tests (unit + strata-tests integration tests driving real
+# strata processes with rdkafka), then the Python, kcat and Java client suites against real strata processes, the
 # process-level chaos suite (tests/chaos) and the Docker compose cluster test.
 # Every stage runs even if an earlier one failed (except set-up and the build, which the rest
 # need); the script prints a summary and exits non-zero on any failure.
 #
-# Environment: STRATA_SKIP="build rust" skips stages by name (setup, build, rust, python,
-# bench, kcat, java, chaos, compose), e.g. to rerun the client suites against an existing STRATA_BIN.
+# Environment: STRATA_SKIP="build rust" skips stages by name (setup, build, fmt, clippy, rust,
+# python, bench, kcat, java, chaos, compose), e.g. to rerun the client suites against an existing STRATA_BIN.
 set -uo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$REPO_ROOT"
@@ -56,6 +56,10 @@ stage build 1800 cargo build --bins || { summary; exit 1; }
 if [ ! -x "$STRATA_BIN" ]; then
     echo "strata binary missing at $STRATA_BIN after the build"; record binary FAILED 0; summary; exit 1
 fi
+
+# Formatting and lints (warnings are errors; library and binary code may not unwrap).
+stage fmt 120 cargo fmt --all --check
+stage clippy 1200 cargo clippy --workspace --all-targets -- -D warnings
 
 if cargo nextest --version >/dev/null 2>&1; then
     stage rust "$RUST_TIMEOUT_S" cargo nextest run --workspace --no-fail-fast

@@ -2,6 +2,9 @@
 //! fake controller (the broker sees the controller only through `ControllerClient`): no Raft,
 //! no network, followers are calls to `replica_fetch_in_session`.
 
+// A test: unwrapping is how it fails loudly (outside #[test] functions too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -1,6 +1,9 @@
 //! Wire-level tests of the client against a minimal in-process fake broker built from
 //! kafka-protocol's own response encoders.
 
+// A test: unwrapping is how it fails loudly (outside #[test] functions too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 

@@ -1,5 +1,8 @@
 //! Controller behaviour against a real on-disk metadata log.
 
+// A test: unwrapping is how it fails loudly (outside #[test] functions too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 
 use strata_controller::{

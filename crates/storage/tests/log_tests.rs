@@ -1,5 +1,8 @@
 //! PartitionLog behaviour: appends, reads, rolls, recovery, retention, idempotence.
 
+// A test: unwrapping is how it fails loudly (outside #[test] functions too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::PathBuf;

@@ -1,5 +1,8 @@
 //! LogManager: discovery, placement, removal and checkpoint files.
 
+// A test: unwrapping is how it fails loudly (outside #[test] functions too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use common::batch;

@@ -1,6 +1,9 @@
 //! Regression tests: record-level validation of produce payloads (Kafka's `LogValidator`) and
 //! overflow-free handling of client-controlled and on-disk offsets.
 
+// A test: unwrapping is how it fails loudly (outside #[test] functions too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use bytes::Bytes;

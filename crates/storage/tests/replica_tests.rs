@@ -1,6 +1,9 @@
 //! The follower side of PartitionLog: batches replicated from a leader are stored verbatim,
 //! rebuild the producer state and epoch cache, and truncation restarts a log cleanly.
 
+// A test: unwrapping is how it fails loudly (outside #[test] functions too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use bytes::Bytes;

@@ -1,6 +1,9 @@
 //! Regression tests: per-batch rolls before relative offsets overflow, atomic appends,
 //! splitting of overflowed segments on recovery, and retention that includes the active segment.
 
+// A test: unwrapping is how it fails loudly (outside #[test] functions too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::{Path, PathBuf};
