@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
+use strata_clock::wall_clock_ms;
 
 use bytes::Bytes;
 use strata_metadata::image::MetadataImage;
@@ -527,7 +528,7 @@ impl Broker {
         }
         let info = {
             let mut log = partition.log();
-            let info = log.append(records, state.leader_epoch, now_ms())?;
+            let info = log.append(records, state.leader_epoch, wall_clock_ms())?;
             let leo = log.log_end_offset();
             debug_assert!(
                 info.duplicate || info.last_offset < leo,
@@ -793,7 +794,7 @@ impl Broker {
 
     /// Applies retention to every log.
     pub fn apply_retention(&self) {
-        let now = now_ms();
+        let now = wall_clock_ms();
         for partition in self.partitions() {
             let high_watermark = partition.high_watermark();
             let mut log = partition.log();
@@ -865,14 +866,6 @@ async fn follow_metadata(
             tracing::error!(%error, "applying the metadata image failed");
         }
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

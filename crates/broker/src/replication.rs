@@ -19,6 +19,7 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use strata_clock::wall_clock_ms;
 
 use bytes::Bytes;
 use strata_metadata::requests::AlterPartitionRequest;
@@ -26,7 +27,7 @@ use strata_metadata::ControllerError;
 use strata_storage::{PartitionLog, StorageError};
 use uuid::Uuid;
 
-use crate::broker::{now_ms, Broker};
+use crate::broker::Broker;
 use crate::error::BrokerError;
 use crate::partition::{FollowerProgress, LeaderProgress, Partition, PartitionState, PendingIsr};
 
@@ -168,7 +169,7 @@ pub(crate) fn reset_progress(
     if state.leader != node {
         return;
     }
-    let now = now_ms();
+    let now = wall_clock_ms();
     progress.epoch_start_offset = log.log_end_offset();
     for &replica in state.replicas.iter().filter(|&&r| r != node) {
         progress.followers.insert(
@@ -283,7 +284,7 @@ impl Broker {
             memo.quiet = vec![false; n];
             memo.generation = Some(generation);
         }
-        let now = now_ms();
+        let now = wall_clock_ms();
         let sweep = now.saturating_sub(memo.last_sweep_ms) >= self.quiet_sweep_interval_ms();
         if sweep {
             memo.last_sweep_ms = now;
@@ -489,7 +490,7 @@ impl Broker {
         {
             return None;
         }
-        let now = now_ms();
+        let now = wall_clock_ms();
         follower.last_caught_up_ms = now;
         follower.last_fetch_ms = now;
         Some(ReplicaFetchResult {
@@ -515,7 +516,7 @@ impl Broker {
         fetch_offset: i64,
         leader_leo: i64,
     ) {
-        let now = now_ms();
+        let now = wall_clock_ms();
         let high_watermark = partition.high_watermark();
         let mut progress = partition.progress();
         let epoch_start = progress.epoch_start_offset;
@@ -564,7 +565,7 @@ impl Broker {
     /// of every partition this node leads (run periodically).
     pub fn shrink_lagging_isrs(&self) {
         let node = self.config.node_id;
-        let now = now_ms();
+        let now = wall_clock_ms();
         let max_lag = i64::try_from(self.config.replica_lag_time_max_ms).unwrap_or(i64::MAX);
         for partition in self.partitions() {
             let state = partition.state();
@@ -766,7 +767,7 @@ impl Broker {
             Some(_) => return Ok(()),
         }
         if !result.records.is_empty() {
-            log.append_replicated(&result.records, now_ms())?;
+            log.append_replicated(&result.records, wall_clock_ms())?;
         }
         let leo = log.log_end_offset();
         if result.log_start_offset > log.log_start_offset() && result.log_start_offset <= leo {

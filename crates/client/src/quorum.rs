@@ -188,7 +188,7 @@ mod tests {
     fn response() -> DescribeQuorumResponse {
         DescribeQuorumResponse::default()
             .with_topics(vec![TopicData::default()
-                .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+                .with_topic_name(TopicName(StrBytes::from_static_str(CLUSTER_METADATA_TOPIC)))
                 .with_partitions(vec![PartitionData::default()
                     .with_leader_id(BrokerId(1))
                     .with_leader_epoch(2)

@@ -39,7 +39,7 @@ use crate::decide::{Decision, Entropy, RandomEntropy};
 pub use crate::error::{ControllerError, WireError};
 use crate::raft::log_store::SledLogStore;
 use crate::raft::network::{Caller, GrpcNetworkFactory};
-use crate::raft::progress::{wall_clock_ms, ReplicationProgress};
+use crate::raft::progress::ReplicationProgress;
 use crate::raft::prompt_election::{self, LeaderContact};
 use crate::raft::service::ControllerService;
 use crate::raft::state_machine::MetadataStateMachine;
@@ -49,6 +49,7 @@ pub use crate::requests::{
     ConfigOp, ConfigOpKind, ControllerConfig, CreatePartitionsSpec, CreateTopicSpec, CreatedTopic,
     ElectionTarget, ElectionType, QuorumConfig, TopicRef,
 };
+use strata_clock::wall_clock_ms;
 
 /// How long a request waits for an active controller (elections, forwarding) before it
 /// fails with [`ControllerError::NotController`], which clients retry.

@@ -354,7 +354,7 @@ impl GroupCoordinator {
     /// (`offsets.retention.minutes`); returns them per group for tombstones. A group left with
     /// neither members nor offsets is forgotten.
     pub fn expire_offsets(&self, retention_ms: i64) -> Vec<(String, Vec<(String, i32)>)> {
-        let now = crate::group::wall_clock_ms();
+        let now = strata_clock::wall_clock_ms();
         let mut groups = self.groups();
         let mut out = Vec::new();
         for group in groups.values_mut() {

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
+use strata_clock::wall_clock_ms;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -829,14 +830,6 @@ impl Group {
             }
         })
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn wall_clock_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// The topics of a consumer subscription (`int16 version, int32 count, count × (int16 length,

@@ -70,10 +70,7 @@ fn value(offset: &CommittedOffset) -> Bytes {
 
 /// One record batch holding `records` (a `None` offset is a tombstone).
 pub fn encode(group: &str, records: &[((String, i32), Option<CommittedOffset>)]) -> Option<Bytes> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(0))
-        .unwrap_or(0);
+    let now = strata_clock::wall_clock_ms();
     let converted: Vec<Record> = records
         .iter()
         .enumerate()

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use strata_clock::wall_clock_ms;
 
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -72,13 +73,6 @@ struct AppendMark {
     active_base: i64,
     active: SegmentMark,
     recovery_point: i64,
-}
-
-/// Wall-clock milliseconds since the Unix epoch.
-pub(crate) fn wall_clock_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Parses `<topic>-<partition>` from a partition directory name.

@@ -409,7 +409,7 @@ async fn describe_once(bootstrap: &str, mode: DescribeMode) -> Result<String, De
         }
         DescribeMode::Replication { human_readable } => {
             let quorum = client.describe_quorum().await?;
-            let now = human_readable.then(now_ms);
+            let now = human_readable.then(strata_clock::wall_clock_ms);
             quorum_output::replication(&quorum, now).map_err(DescribeError::Output)
         }
     }
@@ -427,13 +427,6 @@ impl From<ClientError> for DescribeError {
     fn from(e: ClientError) -> Self {
         DescribeError::Client(e)
     }
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// Like Kafka's admin client, retries retriable failures (no leader yet, broker unreachable)

@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
+use strata_clock::wall_clock_ms;
 
 use bytes::Bytes;
 use rand::Rng;
@@ -229,12 +230,6 @@ struct Sender {
     next_sequence: HashMap<i32, i32>,
     sticky_partition: Option<i32>,
     sticky_bytes: usize,
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 impl Sender {
@@ -498,7 +493,7 @@ async fn run(settings: ProducerSettings) -> i32 {
                     key: parsed.key,
                     value: parsed.value,
                     headers: parsed.headers,
-                    timestamp: now_ms(),
+                    timestamp: wall_clock_ms(),
                 };
                 let size = record.estimated_size_bytes();
                 let partition = sender.choose_partition(record.key.as_ref(), size, n);

@@ -19,11 +19,12 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tonic::transport::{Channel, Endpoint};
 
-use super::progress::{wall_clock_ms, Answer, ReplicationProgress};
+use super::progress::{Answer, ReplicationProgress};
 use super::proto::controller_client::ControllerClient;
 use super::proto::raft_client::RaftClient;
 use super::proto::RaftMessage;
 use super::types::{NodeId, TypeConfig};
+use strata_clock::wall_clock_ms;
 
 /// How long establishing a connection to a peer may take.
 pub const CONNECT_TIMEOUT_MS: u64 = 500;

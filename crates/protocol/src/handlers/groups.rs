@@ -31,6 +31,7 @@ use kafka_protocol::messages::{
     OffsetFetchResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::ResponseError;
+use strata_clock::wall_clock_ms;
 use strata_controller::CreateTopicSpec;
 use strata_group::{partition_for, CommittedOffset, GroupError, JoinRequest, OFFSETS_TOPIC};
 
@@ -360,13 +361,6 @@ pub fn leave_group(d: &Dispatcher, req: LeaveGroupRequest, version: i16) -> Leav
     LeaveGroupResponse::default().with_members(members)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 /// Handles OffsetCommit: validated by the group, written to `__consumer_offsets` (acks=all),
 /// then visible to OffsetFetch.
 pub async fn offset_commit(d: &Dispatcher, req: OffsetCommitRequest) -> OffsetCommitResponse {
@@ -412,7 +406,7 @@ pub async fn offset_commit(d: &Dispatcher, req: OffsetCommitRequest) -> OffsetCo
                                         .as_ref()
                                         .map(|m| m.to_string())
                                         .unwrap_or_default(),
-                                    commit_timestamp_ms: now_ms(),
+                                    commit_timestamp_ms: wall_clock_ms(),
                                 },
                             ));
                             0

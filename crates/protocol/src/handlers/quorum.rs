@@ -12,13 +12,13 @@ use kafka_protocol::messages::describe_quorum_response::{
 use kafka_protocol::messages::{BrokerId, DescribeQuorumRequest, DescribeQuorumResponse};
 use kafka_protocol::ResponseError;
 use strata_controller::{ControllerError, QuorumInfo};
+// The metadata log's topic, the only one DescribeQuorum knows.
+use strata_metadata::topic::CLUSTER_METADATA_TOPIC_NAME;
 
 use super::{str_bytes, topic_name};
 use crate::dispatch::Dispatcher;
 use crate::errors::KafkaError;
 
-/// The metadata log's topic, the only one DescribeQuorum knows.
-pub const CLUSTER_METADATA_TOPIC: &str = "__cluster_metadata";
 /// The metadata log's only partition.
 pub const CLUSTER_METADATA_PARTITION: i32 = 0;
 /// Listener name reported for the voters' Raft endpoints (Kafka's `controller.listener.names`
@@ -67,7 +67,7 @@ pub async fn describe_quorum(
 fn names_metadata_partition(req: &DescribeQuorumRequest) -> bool {
     match req.topics.as_slice() {
         [topic] => {
-            topic.topic_name.0.as_str() == CLUSTER_METADATA_TOPIC
+            topic.topic_name.0.as_str() == CLUSTER_METADATA_TOPIC_NAME
                 && matches!(topic.partitions.as_slice(),
                     [p] if p.partition_index == CLUSTER_METADATA_PARTITION)
         }
@@ -104,7 +104,7 @@ fn partition_error_response(
     version: i16,
 ) -> DescribeQuorumResponse {
     DescribeQuorumResponse::default().with_topics(vec![TopicData::default()
-        .with_topic_name(topic_name(CLUSTER_METADATA_TOPIC))
+        .with_topic_name(topic_name(CLUSTER_METADATA_TOPIC_NAME))
         .with_partitions(vec![partition_error(
             CLUSTER_METADATA_PARTITION,
             error,
@@ -158,7 +158,7 @@ pub fn quorum_response(
         .with_current_voters(states(&info.voters))
         .with_observers(states(&info.observers));
     let mut response = DescribeQuorumResponse::default().with_topics(vec![TopicData::default()
-        .with_topic_name(topic_name(CLUSTER_METADATA_TOPIC))
+        .with_topic_name(topic_name(CLUSTER_METADATA_TOPIC_NAME))
         .with_partitions(vec![partition])]);
     if version >= NODES_MIN_VERSION {
         // Like Kafka, one node per voter; observers (brokers) have no controller endpoint.
