@@ -13,6 +13,7 @@ use strata_metadata::ControllerError;
 use strata_storage::{AppendInfo, LogConfig, LogManager, StorageError};
 use tokio::sync::watch;
 
+use crate::acks::Acks;
 use crate::config::{BrokerConfig, MAX_FETCH_RESPONSE_BYTES, MAX_FETCH_WAIT_MS};
 use crate::controller_client::ControllerClient;
 use crate::error::BrokerError;
@@ -447,18 +448,23 @@ impl Broker {
         read(&self.partitions).generation()
     }
 
-    /// Produce with the wait acks call for: acks=all answers once the write is committed
-    /// (see [`Broker::wait_for_replication`]); acks=0/1 once it is in the leader's log.
+    /// Appends one partition's batches and waits as `acks` asks: acks=all answers once the
+    /// write is committed (see [`Broker::wait_for_replication`]); acks=0/1 once it is in the
+    /// leader's log. For the broker's own writers (committed offsets); a produce request uses
+    /// [`Broker::append_without_wake`] for all its partitions, then waits for each.
     pub async fn produce_and_replicate(
         &self,
         topic: &str,
         partition: i32,
         records: Bytes,
-        acks: i16,
+        acks: Acks,
         timeout: Duration,
     ) -> Result<AppendInfo, BrokerError> {
-        let (info, leader_epoch) = self.produce_at_epoch(topic, partition, records, acks)?;
-        if acks == -1 {
+        let (info, leader_epoch) = self.append_without_wake(topic, partition, records, acks)?;
+        if !info.duplicate {
+            self.notify_change();
+        }
+        if acks == Acks::All {
             self.wait_for_replication(
                 topic,
                 partition,
@@ -471,51 +477,22 @@ impl Broker {
         Ok(info)
     }
 
-    /// Appends a produce payload (already framed as record batches) to a partition we lead,
-    /// without waiting for replication.
-    pub fn produce(
-        &self,
-        topic: &str,
-        partition: i32,
-        records: Bytes,
-        acks: i16,
-    ) -> Result<AppendInfo, BrokerError> {
-        self.produce_at_epoch(topic, partition, records, acks)
-            .map(|(info, _)| info)
-    }
-
-    /// [`Broker::produce`], also returning the leader epoch the batches were written in (for
-    /// [`Broker::wait_for_replication`]).
-    pub fn produce_at_epoch(
-        &self,
-        topic: &str,
-        partition: i32,
-        records: Bytes,
-        acks: i16,
-    ) -> Result<(AppendInfo, i32), BrokerError> {
-        let appended = self.append_without_wake(topic, partition, records, acks)?;
-        if !appended.0.duplicate {
-            self.notify_change();
-        }
-        Ok(appended)
-    }
-
-    /// [`Broker::produce_at_epoch`] without waking the fetches waiting for data: a produce
-    /// request appends all its partitions, then wakes them once with [`Broker::wake_fetches`],
-    /// so followers fetch the whole request in one round instead of one round per partition.
+    /// Appends a produce payload (already framed as record batches) to a partition this node
+    /// leads, returning where it went and the leader epoch it was written in (for
+    /// [`Broker::wait_for_replication`]). It does not wake the fetches waiting for data: a
+    /// produce request appends all its partitions, then wakes them once with
+    /// [`Broker::wake_fetches`], so followers fetch the whole request in one round instead of
+    /// one round per partition.
     pub fn append_without_wake(
         &self,
         topic: &str,
         partition: i32,
         records: Bytes,
-        acks: i16,
+        acks: Acks,
     ) -> Result<(AppendInfo, i32), BrokerError> {
-        if !matches!(acks, -1..=1) {
-            return Err(BrokerError::InvalidRequiredAcks(acks));
-        }
         let partition = self.leader_partition(topic, partition)?;
         let state = partition.state();
-        if acks == -1 {
+        if acks == Acks::All {
             let min = self.min_insync_replicas(topic);
             if state.isr.len() < min {
                 return Err(BrokerError::NotEnoughReplicas {

@@ -1,6 +1,7 @@
 //! The broker: partitions on top of `strata-storage`.
 //!
 //! # Layout
+//! - [`acks`]: how many replicas must hold a write before it is answered ([`Acks`]).
 //! - [`config`]: the broker's settings (limits and defaults taken from `server.properties`).
 //! - [`partition`]: one partition replica — its log, high watermark and leader epoch.
 //! - [`broker`]: the [`Broker`] that owns all partitions, follows metadata images, and
@@ -17,6 +18,7 @@
 //! sees it only through [`ControllerClient`]. It must never know the Kafka wire format: it takes and returns plain Rust values and
 //! record-batch bytes; the protocol crate translates.
 
+pub mod acks;
 pub mod background;
 pub mod broker;
 pub mod config;
@@ -27,6 +29,7 @@ pub mod partition;
 pub mod reachability;
 pub mod replication;
 
+pub use acks::Acks;
 pub use broker::{Broker, FetchPartition, FetchedPartition, ListOffsetResult};
 pub use config::BrokerConfig;
 pub use controller_client::{BoxFuture, ControllerClient};

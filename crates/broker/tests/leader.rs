@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use strata_broker::{
-    BoxFuture, Broker, BrokerConfig, BrokerError, ControllerClient, ReplicaFetchPartition,
+    Acks, BoxFuture, Broker, BrokerConfig, BrokerError, ControllerClient, ReplicaFetchPartition,
     SessionMemo,
 };
 use strata_client::records::encode_batch;
@@ -207,7 +207,7 @@ async fn the_high_watermark_waits_for_every_isr_member() {
     let l = leader(&[1, 2, 3], None, 30_000);
     let (info, epoch) = l
         .broker
-        .append_without_wake(TOPIC, 0, batch(5), -1)
+        .append_without_wake(TOPIC, 0, batch(5), Acks::All)
         .expect("append");
     assert_eq!((info.base_offset, info.last_offset, epoch), (0, 4, 0));
     assert_eq!(l.high_watermark(), 0, "nothing replicated yet");
@@ -242,18 +242,14 @@ async fn the_high_watermark_waits_for_every_isr_member() {
 #[tokio::test]
 async fn acks_all_needs_min_insync_replicas() {
     let l = leader(&[1], Some("2"), 30_000);
-    match l.broker.append_without_wake(TOPIC, 0, batch(1), -1) {
+    match l.broker.append_without_wake(TOPIC, 0, batch(1), Acks::All) {
         Err(BrokerError::NotEnoughReplicas { isr: 1, min: 2, .. }) => {}
         other => panic!("acks=all with an ISR of 1 under min.insync.replicas=2: {other:?}"),
     }
-    // acks=1 does not need the ISR; an invalid acks value is refused.
+    // acks=1 does not need the ISR.
     l.broker
-        .append_without_wake(TOPIC, 0, batch(1), 1)
+        .append_without_wake(TOPIC, 0, batch(1), Acks::Leader)
         .expect("acks=1");
-    assert!(matches!(
-        l.broker.append_without_wake(TOPIC, 0, batch(1), 2),
-        Err(BrokerError::InvalidRequiredAcks(2))
-    ));
     // Alone in the ISR, the leader's own log end is the high watermark.
     assert_eq!(l.high_watermark(), 1);
 }
@@ -262,7 +258,7 @@ async fn acks_all_needs_min_insync_replicas() {
 async fn a_caught_up_follower_is_proposed_for_the_isr() {
     let l = leader(&[1], None, 30_000);
     l.broker
-        .append_without_wake(TOPIC, 0, batch(3), 1)
+        .append_without_wake(TOPIC, 0, batch(3), Acks::Leader)
         .expect("append");
     l.follower_fetches(2, 1).await;
     assert!(l.alter_requests().is_empty(), "not caught up yet");
@@ -275,7 +271,7 @@ async fn a_caught_up_follower_is_proposed_for_the_isr() {
 async fn a_silent_follower_leaves_the_isr() {
     let l = leader(&[1, 2, 3], None, 100);
     l.broker
-        .append_without_wake(TOPIC, 0, batch(2), 1)
+        .append_without_wake(TOPIC, 0, batch(2), Acks::Leader)
         .expect("append");
     l.follower_fetches(2, 2).await;
     tokio::time::sleep(Duration::from_millis(150)).await;

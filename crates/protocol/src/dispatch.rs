@@ -22,15 +22,27 @@ use crate::versions::is_supported;
 /// Smallest request: api key, api version, correlation id (+ client id length).
 const MIN_REQUEST_HEADER_BYTES: usize = 8;
 
-/// What the connection does after a request.
+/// What comes of a request: for the connection `R` is the encoded frame, for a handler its
+/// response message.
 #[derive(Debug)]
-pub enum Outcome {
-    /// Write these bytes (a size-prefixed response frame).
-    Respond(Bytes),
-    /// Nothing to write (acks=0 produce).
+pub enum Outcome<R = Bytes> {
+    /// Send this response (the connection writes a size-prefixed response frame).
+    Respond(R),
+    /// Nothing to send (acks=0 produce).
     NoResponse,
-    /// Close the connection, logging the reason (as Kafka does for unparseable requests).
+    /// Close the connection, logging the reason (unparseable requests, failed acks=0 produce).
     Close(String),
+}
+
+impl<R> Outcome<R> {
+    /// The same outcome with the response turned into something else.
+    pub fn map<S>(self, f: impl FnOnce(R) -> S) -> Outcome<S> {
+        match self {
+            Outcome::Respond(r) => Outcome::Respond(f(r)),
+            Outcome::NoResponse => Outcome::NoResponse,
+            Outcome::Close(reason) => Outcome::Close(reason),
+        }
+    }
 }
 
 /// The decoded header of the request being handled.
@@ -227,11 +239,9 @@ impl Dispatcher {
             peer,
         };
         match handlers::handle(self, &ctx, request).await {
-            handlers::HandlerOutcome::Respond(response) => {
-                encode_response(&ctx.header, version, api_key, &response)
-            }
-            handlers::HandlerOutcome::NoResponse => Outcome::NoResponse,
-            handlers::HandlerOutcome::Close(reason) => Outcome::Close(reason),
+            Outcome::Respond(response) => encode_response(&ctx.header, version, api_key, &response),
+            Outcome::NoResponse => Outcome::NoResponse,
+            Outcome::Close(reason) => Outcome::Close(reason),
         }
     }
 }

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use strata_broker::Acks;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use indexmap::IndexMap;
@@ -248,7 +249,13 @@ async fn expire(broker: &Broker, groups: &GroupCoordinator, partitions: i32, ret
         };
         let partition = partition_for(&group, partitions);
         if let Err(error) = broker
-            .produce_and_replicate(OFFSETS_TOPIC, partition, batch, -1, Duration::from_secs(5))
+            .produce_and_replicate(
+                OFFSETS_TOPIC,
+                partition,
+                batch,
+                Acks::All,
+                Duration::from_secs(5),
+            )
             .await
         {
             tracing::warn!(%group, %error, "cannot write tombstones for expired offsets");

@@ -31,6 +31,7 @@ use kafka_protocol::messages::{
     OffsetFetchResponse, SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::ResponseError;
+use strata_broker::Acks;
 use strata_clock::wall_clock_ms;
 use strata_controller::CreateTopicSpec;
 use strata_group::{partition_for, CommittedOffset, GroupError, JoinRequest, OFFSETS_TOPIC};
@@ -114,7 +115,13 @@ async fn persist(
     let partition = partition_for(group, d.offsets_partitions());
     match d
         .broker()
-        .produce_and_replicate(OFFSETS_TOPIC, partition, batch, -1, OFFSETS_COMMIT_TIMEOUT)
+        .produce_and_replicate(
+            OFFSETS_TOPIC,
+            partition,
+            batch,
+            Acks::All,
+            OFFSETS_COMMIT_TIMEOUT,
+        )
         .await
     {
         Ok(_) => Ok(()),

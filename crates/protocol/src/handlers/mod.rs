@@ -16,38 +16,22 @@ pub mod quorum;
 use kafka_protocol::messages::{BrokerId, RequestKind, ResponseKind, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
-use crate::dispatch::{Dispatcher, RequestContext};
-
-/// What a handler decided. (Boxing the response would cost an allocation per request for
-/// the rare other variants' sake.)
-#[allow(clippy::large_enum_variant)]
-pub enum HandlerOutcome {
-    /// Send this response.
-    Respond(ResponseKind),
-    /// Send nothing (acks=0).
-    NoResponse,
-    /// Close the connection (acks=0 produce failure).
-    Close(String),
-}
+use crate::dispatch::{Dispatcher, Outcome, RequestContext};
 
 /// Runs the handler for `request`.
 pub async fn handle(
     d: &Dispatcher,
     ctx: &RequestContext<'_>,
     request: RequestKind,
-) -> HandlerOutcome {
+) -> Outcome<ResponseKind> {
     let v = ctx.version();
-    HandlerOutcome::Respond(match request {
+    Outcome::Respond(match request {
         RequestKind::ApiVersions(_) => ResponseKind::ApiVersions(api_versions::handle()),
         RequestKind::Metadata(req) => ResponseKind::Metadata(metadata::handle(d, ctx, req).await),
         RequestKind::Produce(req) => {
-            return match produce::handle(d, ctx, req, v).await {
-                produce::ProduceOutcome::Respond(r) => {
-                    HandlerOutcome::Respond(ResponseKind::Produce(r))
-                }
-                produce::ProduceOutcome::Silent => HandlerOutcome::NoResponse,
-                produce::ProduceOutcome::Close(reason) => HandlerOutcome::Close(reason),
-            }
+            return produce::handle(d, ctx, req, v)
+                .await
+                .map(ResponseKind::Produce)
         }
         RequestKind::Fetch(req) => ResponseKind::Fetch(fetch::handle(d, ctx, req, v).await),
         RequestKind::ListOffsets(req) => {
@@ -121,7 +105,7 @@ pub async fn handle(
         other => {
             // Unreachable: dispatch only decodes APIs listed in `versions`.
             tracing::error!(request = ?std::mem::discriminant(&other), "no handler for a supported API");
-            return HandlerOutcome::Close("no handler for this API".to_string());
+            return Outcome::Close("no handler for this API".to_string());
         }
     })
 }

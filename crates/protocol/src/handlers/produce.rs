@@ -11,10 +11,11 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use std::time::Duration;
 
 use kafka_protocol::ResponseError;
+use strata_broker::Acks;
 use strata_metadata::topic::is_internal;
 
 use super::{leader_hint, str_bytes, topic_name};
-use crate::dispatch::{Dispatcher, RequestContext};
+use crate::dispatch::{Dispatcher, Outcome, RequestContext};
 use crate::errors::KafkaError;
 use crate::records::{keyless_records, RecordsError};
 
@@ -85,17 +86,6 @@ fn check_keys(topic: &str, partition: i32, records: &bytes::Bytes) -> Result<(),
     })
 }
 
-/// What a produce request leads to.
-pub enum ProduceOutcome {
-    /// Send this response.
-    Respond(ProduceResponse),
-    /// acks=0 and everything was appended: no response.
-    Silent,
-    /// acks=0 and something failed: close the connection, as Kafka does, so the client
-    /// notices and refreshes its metadata.
-    Close(String),
-}
-
 /// Counts the record batches in a produce payload by walking their length fields (no CRC
 /// work: the storage layer validates each batch once).
 fn batch_count(records: &[u8]) -> usize {
@@ -121,10 +111,11 @@ pub async fn handle(
     ctx: &RequestContext<'_>,
     req: ProduceRequest,
     version: i16,
-) -> ProduceOutcome {
+) -> Outcome<ProduceResponse> {
     let broker = d.broker();
     let image = broker.image();
-    let acks = req.acks;
+    // Checked once; an invalid value is every partition's INVALID_REQUIRED_ACKS, as Kafka.
+    let acks = Acks::try_from(req.acks);
     let timeout = Duration::from_millis(u64::try_from(req.timeout_ms.max(0)).unwrap_or(0));
     let deadline = tokio::time::Instant::now() + timeout;
     let transactional = req.transactional_id.is_some();
@@ -181,9 +172,12 @@ pub async fn handle(
                             record_errors = refusal.record_errors;
                             Err(refusal.error)
                         }
-                        Ok(_) => broker
-                            .append_without_wake(&name, p.index, records, acks)
-                            .map_err(|e| KafkaError::from(&e)),
+                        Ok(_) => match &acks {
+                            Ok(acks) => broker
+                                .append_without_wake(&name, p.index, records, *acks)
+                                .map_err(|e| KafkaError::from(&e)),
+                            Err(invalid) => Err(KafkaError::from(invalid)),
+                        },
                     },
                 }
             };
@@ -200,7 +194,7 @@ pub async fn handle(
         let mut partitions = Vec::with_capacity(results.len());
         for (index, result, record_errors) in results {
             let result = match result {
-                Ok((info, leader_epoch)) if acks == -1 => {
+                Ok((info, leader_epoch)) if matches!(acks, Ok(Acks::All)) => {
                     let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
                     broker
                         .wait_for_replication(
@@ -241,19 +235,20 @@ pub async fn handle(
                 .with_partition_responses(partitions),
         );
     }
-    if acks == 0 {
+    if matches!(acks, Ok(Acks::None)) {
         let failed = responses
             .iter()
             .flat_map(|t| t.partition_responses.iter().map(move |p| (t, p)))
             .find(|(_, p)| p.error_code != 0);
         return match failed {
-            Some((t, p)) => ProduceOutcome::Close(format!(
+            Some((t, p)) => Outcome::Close(format!(
                 "acks=0 produce to {}-{} failed with error {}",
                 t.name.0.as_str(),
                 p.index,
                 p.error_code
             )),
-            None => ProduceOutcome::Silent,
+            // acks=0 and everything was appended: no response.
+            None => Outcome::NoResponse,
         };
     }
     // KIP-951 (v10+): point clients at the new leader.
@@ -286,7 +281,7 @@ pub async fn handle(
                 .with_rack(b.rack)
         })
         .collect();
-    ProduceOutcome::Respond(
+    Outcome::Respond(
         ProduceResponse::default()
             .with_responses(responses)
             .with_node_endpoints(node_endpoints),
