@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Leader failover benchmark (issue 4): time from `kill -9` of a partition leader to
+"""Leader failover benchmark: time from `kill -9` of a partition leader to
 (a) a new leader in the metadata and (b) the first successful produce to that partition.
 
 Starts a three-process Strata cluster on 127.0.0.1 (combined nodes, one Raft quorum), creates

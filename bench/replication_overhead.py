@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Replication overhead benchmark (issue 5): records/s of an acks=all producer to a topic with
+"""Replication overhead benchmark: records/s of an acks=all producer to a topic with
 replication factor 3 (min.insync.replicas=2) against an acks=1 producer to a topic with
 replication factor 1, on the same three-node cluster in the same run.
 

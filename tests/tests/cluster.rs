@@ -1,4 +1,4 @@
-//! A three-process cluster (issue 4): one Raft quorum of combined nodes.
+//! A three-process cluster: one Raft quorum of combined nodes.
 //!
 //! Checks, with real processes and `kill -9`: an RF 3 topic created through a node that is
 //! not the active controller is described identically by every node; killing the active

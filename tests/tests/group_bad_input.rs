@@ -1,4 +1,4 @@
-//! Bad consumer-group requests get Kafka's error codes and hurt nothing (issue 6): an empty
+//! Bad consumer-group requests get Kafka's error codes and hurt nothing: an empty
 //! group id, a session timeout out of bounds, an unknown member id, a wrong generation, a
 //! protocol type mismatch, a commit to a partition that does not exist.
 

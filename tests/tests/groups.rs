@@ -1,4 +1,4 @@
-//! Consumer groups, classic protocol (issue 6, first part): librdkafka consumers that
+//! Consumer groups, classic protocol: librdkafka consumers that
 //! subscribe() share a topic's partitions through the group coordinator (the leader of the
 //! group's `__consumer_offsets` partition), two groups read the same topic independently, and
 //! a consumer that committed resumes after its commit.

@@ -1,4 +1,4 @@
-//! Leader elections on three real processes (issue 5): `kafka-leader-election` (Kafka's
+//! Leader elections on three real processes: `kafka-leader-election` (Kafka's
 //! ElectLeaders) moves leaderships back to preferred replicas and gives an offline partition
 //! an unclean leader, with Kafka 3.9's output (so does turning `unclean.leader.election.enable`
 //! on for a topic with an offline partition); `auto.leader.rebalance.enable` brings preferred

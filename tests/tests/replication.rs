@@ -1,4 +1,4 @@
-//! Partition replication across three real processes (issue 5): with RF 3 and
+//! Partition replication across three real processes: with RF 3 and
 //! `min.insync.replicas=2`, every record an idempotent acks=all producer had acknowledged is
 //! still there, once and at its offset, after partition leaders are killed with `kill -9`
 //! under load; with two of three nodes down nothing is acknowledged; followers hold the same

@@ -1,4 +1,4 @@
-//! `strata-bench`: Strata's benchmark tool (issue 7). librdkafka is the load client, so the
+//! `strata-bench`: Strata's benchmark tool. librdkafka is the load client, so the
 //! figures are what users of real clients see.
 //!
 //! It starts a local cluster of the given binary (three nodes by default) or targets

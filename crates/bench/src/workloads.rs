@@ -323,7 +323,7 @@ const CLOCK_CHECK_EVERY: u64 = 4096;
 
 /// librdkafka settings that bound the consumer's prefetch queue to about 20,000 records
 /// (4 MiB) instead of [`consume`]'s 200,000. The client's CPU per record grows with the depth
-/// of that queue (measured in PERFORMANCE.md, sixth pass), and the queue is deep only when the
+/// of that queue (docs/PERFORMANCE.md, "The client's prefetch queue"), and the queue is deep only when the
 /// broker answers faster than the application drains it: the peers comparison therefore
 /// measures consume both ways.
 pub const BOUNDED_CLIENT_QUEUE: &[(&str, &str)] = &[

@@ -1,11 +1,9 @@
-//! Metadata records: the only way cluster metadata changes. They are appended to the metadata log
-//! in order and applied to a [`crate::image::MetadataImage`]; the quorum issue replicates exactly these.
+//! Metadata records: the only way cluster metadata changes. The Raft quorum replicates them in
+//! order (one log entry per controller decision) and each node applies them to its
+//! [`crate::image::MetadataImage`].
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-/// Version of the [`RecordEnvelope`] written by this build. Readers reject anything newer.
-pub const RECORD_ENVELOPE_VERSION: u16 = 1;
 
 /// One change to cluster metadata (Kafka's metadata record types, reduced to what Strata needs).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -49,24 +47,6 @@ pub enum MetadataRecord {
         /// First producer id of the next block to hand out (= end of the block just given).
         next_producer_id_block_start: i64,
     },
-}
-
-/// Versioned envelope around each record in the metadata log, so formats can evolve.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct RecordEnvelope {
-    /// Envelope format version; [`RECORD_ENVELOPE_VERSION`] when written by this build.
-    pub version: u16,
-    /// The record itself.
-    pub record: MetadataRecord,
-    /// How many records of the same atomic batch (one `append` call) follow this one; 0 (and
-    /// omitted) for the last. Replay drops a trailing batch that is not complete, so a crash in
-    /// the middle of an append never leaves half an operation (a topic without its partitions).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub batch_remaining: u32,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
 }
 
 /// A broker's registration: identity, epoch and where clients reach it.
