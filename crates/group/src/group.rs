@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use strata_clock::wall_clock_ms;
 
 use bytes::Bytes;
+use kafka_protocol::messages::ConsumerProtocolSubscription;
+use kafka_protocol::protocol::Decodable;
 use tokio::sync::oneshot;
 
 use crate::error::GroupError;
@@ -832,33 +834,31 @@ impl Group {
     }
 }
 
-/// The topics of a consumer subscription (`int16 version, int32 count, count × (int16 length,
-/// bytes)`); stops quietly at the first malformed entry.
+/// The newest ConsumerProtocolSubscription version kafka-protocol knows. Later versions only
+/// add fields at the end, so Kafka reads them as its newest (`ConsumerProtocol`).
+const NEWEST_SUBSCRIPTION_VERSION: i16 = 3;
+
+/// The topics of a consumer's subscription metadata (Kafka's ConsumerProtocolSubscription:
+/// an int16 version, then the message); none when it does not decode.
 fn subscription_topics(metadata: &Bytes) -> Vec<String> {
-    let mut out = Vec::new();
-    let data = metadata.as_ref();
-    let read_i16 = |at: usize| {
-        data.get(at..at + 2)
-            .map(|b| i16::from_be_bytes([b[0], b[1]]))
+    let Some(version) = metadata.get(..2).map(|v| i16::from_be_bytes([v[0], v[1]])) else {
+        return Vec::new();
     };
-    let Some(count) = data
-        .get(2..6)
-        .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    else {
-        return out;
-    };
-    let mut pos = 6;
-    for _ in 0..count.max(0) {
-        let Some(len) = read_i16(pos).and_then(|l| usize::try_from(l).ok()) else {
-            break;
-        };
-        let Some(name) = data.get(pos + 2..pos + 2 + len) else {
-            break;
-        };
-        out.push(String::from_utf8_lossy(name).to_string());
-        pos += 2 + len;
+    let mut message = metadata.slice(2..);
+    match ConsumerProtocolSubscription::decode(
+        &mut message,
+        version.clamp(0, NEWEST_SUBSCRIPTION_VERSION),
+    ) {
+        Ok(subscription) => subscription
+            .topics
+            .iter()
+            .map(|t| t.as_str().to_string())
+            .collect(),
+        Err(error) => {
+            tracing::debug!(%error, "a member's subscription metadata does not decode");
+            Vec::new()
+        }
     }
-    out
 }
 
 #[cfg(test)]
@@ -928,13 +928,24 @@ mod tests {
 
     #[test]
     fn subscription_topics_are_read_without_panicking() {
-        let mut v = vec![0u8, 0, 0, 0, 0, 2, 0, 1, b'a', 0, 2, b'b', b'c'];
+        // Version 0: two topics, null user data.
+        let mut v = vec![
+            0u8, 0, 0, 0, 0, 2, 0, 1, b'a', 0, 2, b'b', b'c', 0xff, 0xff, 0xff, 0xff,
+        ];
         assert_eq!(
             subscription_topics(&Bytes::from(v.clone())),
             vec!["a", "bc"]
         );
+        // A version newer than any known reads as the newest (its new fields come last).
+        let mut newer = v.clone();
+        newer[1] = 9;
+        newer.extend([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(subscription_topics(&Bytes::from(newer)), vec!["a", "bc"]);
         v.truncate(9);
-        assert_eq!(subscription_topics(&Bytes::from(v)), vec!["a"]);
+        assert!(subscription_topics(&Bytes::from(v)).is_empty());
         assert!(subscription_topics(&Bytes::from_static(b"\x00")).is_empty());
+        // A count of two billion topics in a few bytes.
+        let huge = [0u8, 0, 0x7f, 0xff, 0xff, 0xff, 0, 1, b'a'];
+        assert!(subscription_topics(&Bytes::copy_from_slice(&huge)).is_empty());
     }
 }

@@ -6,8 +6,9 @@
 //! SyncGroup requests until a rebalance completes ([`coordinator`]), and Kafka's
 //! group-to-partition mapping ([`partition_for`]).
 //!
-//! Must never: know the Kafka wire format (the protocol crate translates requests into calls
-//! here), or block a caller past the deadline the protocol gives it (every wait is bounded by
+//! Must never: know the Kafka request/response wire format (the protocol crate translates
+//! requests into calls here; only the consumers' embedded subscription metadata is decoded
+//! here, with kafka-protocol), or block a caller past the deadline the protocol gives it (every wait is bounded by
 //! a rebalance or session timeout).
 
 pub mod coordinator;

@@ -119,12 +119,13 @@ impl Settings {
         self.explicit.insert(key.to_string(), value.to_string());
     }
 
-    /// Loads a Java properties file.
+    /// Loads a Java properties file (the tools' parser: one set of Java's rules for every
+    /// properties file Strata reads). Values are trimmed, as Kafka's ConfigDef does.
     pub fn load_file(&mut self, path: &Path) -> anyhow::Result<()> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config file {}", path.display()))?;
-        for (key, value) in parse_properties(&text) {
-            self.set(&key, &value, "config file");
+        for (key, value) in strata_tools::props::parse_properties(&text) {
+            self.set(&key, value.trim(), "config file");
         }
         Ok(())
     }
@@ -228,36 +229,6 @@ fn env_to_key(rest: &str) -> String {
         .replace('\u{2}', "_")
 }
 
-/// Parses Java properties text: `k=v`, `k: v` or `k v`; `#`/`!` comments; `\` continuations.
-pub fn parse_properties(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut logical = String::new();
-    for raw in text.lines() {
-        let line = raw.trim_start();
-        if logical.is_empty() && (line.is_empty() || line.starts_with('#') || line.starts_with('!'))
-        {
-            continue;
-        }
-        if let Some(stripped) = line.strip_suffix('\\') {
-            logical.push_str(stripped);
-            continue;
-        }
-        logical.push_str(line);
-        let entry = std::mem::take(&mut logical);
-        let split = entry
-            .find(['=', ':'])
-            .or_else(|| entry.find(char::is_whitespace));
-        let (key, value) = match split {
-            Some(i) => (entry[..i].trim(), entry[i + 1..].trim()),
-            None => (entry.trim(), ""),
-        };
-        if !key.is_empty() {
-            out.push((key.to_string(), value.to_string()));
-        }
-    }
-    out
-}
-
 /// One `NAME://host:port` listener.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Listener {
@@ -318,18 +289,20 @@ mod tests {
 
     #[test]
     fn parses_properties_and_env_names() {
-        let props = parse_properties(
-            "# c\nnode.id=1\nlisteners = PLAINTEXT://:9092\nlog.dirs: /a,\\\n /b\n! x\nk v\n",
-        );
-        assert_eq!(
-            props,
-            vec![
-                ("node.id".into(), "1".into()),
-                ("listeners".into(), "PLAINTEXT://:9092".into()),
-                ("log.dirs".into(), "/a,/b".into()),
-                ("k".into(), "v".into()),
-            ]
-        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("server.properties");
+        std::fs::write(
+            &path,
+            "# c\nnode.id=1 \nlisteners PLAINTEXT://host:9092\nlog.dirs: /a,\\\n /b\n! x\nk\\u0041 v\\tw\n",
+        )
+        .expect("write");
+        let mut settings = Settings::defaults();
+        settings.load_file(&path).expect("load");
+        assert_eq!(settings.get("node.id"), Some("1"));
+        // The key ends at the first unescaped separator: the value keeps its colons.
+        assert_eq!(settings.get("listeners"), Some("PLAINTEXT://host:9092"));
+        assert_eq!(settings.get("log.dirs"), Some("/a,/b"));
+        assert_eq!(settings.get("kA"), Some("v\tw"));
         assert_eq!(env_to_key("LOG_DIRS"), "log.dirs");
         assert_eq!(
             env_to_key("LISTENER_SECURITY_PROTOCOL_MAP"),

@@ -187,8 +187,7 @@ impl MetaProperties {
     /// Parses the text of `path` (named in errors), with Kafka's rules: `version` defaults to 0;
     /// version 1 requires `cluster.id` and `node.id`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, MetaPropertiesError> {
-        let props: BTreeMap<String, String> =
-            crate::config::parse_properties(text).into_iter().collect();
+        let props: BTreeMap<String, String> = strata_tools::props::parse_properties(text);
         let version = match props.get("version").map(|v| v.trim()) {
             None | Some("0") => META_PROPERTIES_VERSION_LEGACY,
             Some("1") => META_PROPERTIES_VERSION_KRAFT,
