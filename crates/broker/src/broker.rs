@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use strata_clock::wall_clock_ms;
 
 use bytes::Bytes;
+use strata_clock::wall_clock_ms;
 use strata_metadata::image::MetadataImage;
 use strata_metadata::requests::{CreateTopicSpec, CreatedTopic};
 use strata_metadata::ControllerError;

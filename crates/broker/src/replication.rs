@@ -19,9 +19,9 @@
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use strata_clock::wall_clock_ms;
 
 use bytes::Bytes;
+use strata_clock::wall_clock_ms;
 use strata_metadata::requests::AlterPartitionRequest;
 use strata_metadata::ControllerError;
 use strata_storage::{PartitionLog, StorageError};

@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant};
-use strata_clock::wall_clock_ms;
 
 use bytes::Bytes;
 use kafka_protocol::messages::ConsumerProtocolSubscription;
 use kafka_protocol::protocol::Decodable;
+use strata_clock::wall_clock_ms;
 use tokio::sync::oneshot;
 
 use crate::error::GroupError;

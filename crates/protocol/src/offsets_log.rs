@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use strata_broker::Acks;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use indexmap::IndexMap;
@@ -18,7 +17,7 @@ use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
     TimestampType, NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID,
 };
-use strata_broker::Broker;
+use strata_broker::{Acks, Broker};
 use strata_group::{partition_for, CommittedOffset, GroupCoordinator, OFFSETS_TOPIC};
 
 /// Bytes read from the log per step while loading a partition.

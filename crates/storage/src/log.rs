@@ -4,10 +4,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use strata_clock::wall_clock_ms;
 
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
+use strata_clock::wall_clock_ms;
 
 use crate::batch::{self, parse_batch_headers, BatchHeader, TIMESTAMP_TYPE_BIT};
 use crate::config::{LogConfig, TimestampType};

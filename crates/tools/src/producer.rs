@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::{Duration, Instant};
-use strata_clock::wall_clock_ms;
 
 use bytes::Bytes;
 use rand::Rng;
@@ -11,6 +10,7 @@ use strata_client::partitioner::partition_for_key;
 use strata_client::{
     Client, ClientError, Compression, ProduceOptions, ProduceRecord, ProducerIdentity,
 };
+use strata_clock::wall_clock_ms;
 
 use crate::args::{self, opt, Arity, OptSpec};
 use crate::line_reader::LineReader;

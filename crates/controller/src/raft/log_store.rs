@@ -57,8 +57,7 @@ impl SledLogStore {
             meta,
             progress,
         };
-        let last_purged: Option<LogId> = store.get_meta(KEY_LAST_PURGED)?;
-        let last = store.last_entry_log_id()?.or(last_purged);
+        let (_, last) = store.log_ids()?;
         store.progress.set_log_end(last.map_or(0, |l| l.index + 1));
         Ok(store)
     }
@@ -83,6 +82,13 @@ impl SledLogStore {
             .map_err(|e| write_err(&e))?;
         self.db.flush_async().await.map_err(|e| write_err(&e))?;
         Ok(())
+    }
+
+    /// The last purged log id, and the last log id (of the last entry, else the last purged).
+    fn log_ids(&self) -> Result<(Option<LogId>, Option<LogId>), StorageError> {
+        let last_purged: Option<LogId> = self.get_meta(KEY_LAST_PURGED)?;
+        let last = self.last_entry_log_id()?.or(last_purged);
+        Ok((last_purged, last))
     }
 
     fn last_entry_log_id(&self) -> Result<Option<LogId>, StorageError> {
@@ -125,8 +131,7 @@ impl RaftLogStorage<TypeConfig> for SledLogStore {
     type LogReader = Self;
 
     async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
-        let last_purged_log_id: Option<LogId> = self.get_meta(KEY_LAST_PURGED)?;
-        let last_log_id = self.last_entry_log_id()?.or(last_purged_log_id);
+        let (last_purged_log_id, last_log_id) = self.log_ids()?;
         Ok(LogState {
             last_purged_log_id,
             last_log_id,
